@@ -1,0 +1,45 @@
+# The two commands: `make run` and `make test`. Each creates .venv and installs what it needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test lint typecheck web chromium bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# What `make run` needs: the package alone.
+$(VENV)/.run-stamp: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+# What `make test` needs: every extra, the linters and the benchmark baselines.
+$(VENV)/.dev-stamp: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.run-stamp
+
+run: $(VENV)/.run-stamp web
+	$(BIN)/cognito-gate serve
+
+lint: $(VENV)/.dev-stamp
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(VENV)/.dev-stamp
+	$(BIN)/mypy --strict src
+
+test: $(VENV)/.dev-stamp web chromium lint typecheck
+	$(BIN)/python -m pytest
+
+# Debian's chromium for the browser tests; nothing downloads a browser of its own.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+web:
+	@echo "web: nothing to build yet"
+
+clean:
+	rm -rf $(VENV) .cognito-gate .pytest_cache .mypy_cache .ruff_cache

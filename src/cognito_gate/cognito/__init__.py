@@ -1,0 +1,1 @@
+"""Everything that talks to Cognito: the calls, the error table, and the local emulator."""

@@ -1,0 +1,218 @@
+"""The embedded default: moto's Cognito emulator in-process over HTTP, and a pool provisioned on it.
+
+moto lacks some calls the gateway makes. They are added here, on moto's own response class, so
+that every route works against the emulator as it does on AWS:
+
+- ``RevokeToken`` (moto answers 500): revokes the refresh token and the access tokens issued
+  from it, as Cognito does.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+REGION = "us-east-1"
+# moto checks no signature; boto3 still wants credentials to sign with.
+EMULATOR_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+
+logger = logging.getLogger(__name__)
+
+
+def _jwt_claims(token: str) -> dict[str, Any]:
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def _install_missing_calls() -> None:
+    """Teach moto the Cognito calls it lacks (idempotent)."""
+    from moto.cognitoidp.exceptions import NotAuthorizedError
+    from moto.cognitoidp.models import cognitoidp_backends
+    from moto.cognitoidp.responses import CognitoIdpResponse
+    from moto.core.responses import EmptyResult
+
+    if getattr(CognitoIdpResponse, "_cognito_gate_patched", False):
+        return
+
+    def revoke_token(self: Any) -> Any:
+        token = self._get_param("Token")
+        client_id = self._get_param("ClientId")
+        for account in cognitoidp_backends.values():
+            for region, backend in account.items():
+                if region == "global":
+                    continue
+                for pool in backend.user_pools.values():
+                    if token not in pool.refresh_tokens:
+                        continue
+                    entry = pool.refresh_tokens[token]
+                    if entry is None:
+                        return EmptyResult()
+                    if entry[0] != client_id:
+                        raise NotAuthorizedError("Invalid token")
+                    pool.refresh_tokens[token] = None
+                    origin = entry[2]
+                    for access in list(pool.access_tokens):
+                        if _jwt_claims(access).get("origin_jti") == origin:
+                            pool.access_tokens.pop(access, None)
+                    return EmptyResult()
+        # Cognito answers success for a token it does not know (RFC 7009).
+        return EmptyResult()
+
+    CognitoIdpResponse.revoke_token = revoke_token
+    CognitoIdpResponse._cognito_gate_patched = True
+
+
+class Emulator:
+    """moto's server on a free loopback port, in a thread of this process."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self._server: Any = None
+
+    @property
+    def endpoint(self) -> str:
+        """The emulator's base URL, e.g. ``http://127.0.0.1:40123``."""
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        host, port = self._server.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def start(self) -> str:
+        """Start serving; return the endpoint."""
+        from moto.server import ThreadedMotoServer
+
+        _install_missing_calls()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._server.start()
+        return self.endpoint
+
+    def stop(self) -> None:
+        """Stop serving (state is kept in moto's process-wide backends)."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def emulator_client(endpoint: str, region: str = REGION) -> Any:
+    """A boto3 cognito-idp client for the emulator (no retries: moto's 500s should fail fast)."""
+    return boto3.client(
+        "cognito-idp",
+        endpoint_url=endpoint,
+        region_name=region,
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+        **EMULATOR_CREDENTIALS,
+    )
+
+
+@dataclass(frozen=True)
+class LocalPool:
+    """What :func:`provision_pool` created."""
+
+    endpoint: str
+    region: str
+    user_pool_id: str
+    client_id: str
+    client_secret: str | None
+    demo_username: str | None
+    demo_password: str | None
+
+    @property
+    def jwks_uri(self) -> str:
+        """Where the emulator serves this pool's JWKS."""
+        return f"{self.endpoint}/{self.user_pool_id}/.well-known/jwks.json"
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` of this pool's tokens: always the AWS form, even on the emulator."""
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+
+SAFE_AUTH_FLOWS = ["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+
+
+def provision_pool(
+    endpoint: str,
+    *,
+    region: str = REGION,
+    name: str = "cognito-gate-local",
+    demo_username: str | None = "demo",
+    demo_password: str | None = "Demo-passw0rd!",
+    remember_devices: bool = False,
+    with_secret: bool = False,
+    case_sensitive: bool = False,
+    auth_flows: list[str] | None = None,
+) -> LocalPool:
+    """Create a pool, a safe app client and (optionally) a confirmed demo user on the emulator."""
+    idp = emulator_client(endpoint, region)
+    pool_args: dict[str, Any] = {
+        "PoolName": name,
+        "UsernameConfiguration": {"CaseSensitive": case_sensitive},
+        "Policies": {
+            "PasswordPolicy": {
+                "MinimumLength": 8,
+                "RequireUppercase": True,
+                "RequireLowercase": True,
+                "RequireNumbers": True,
+                "RequireSymbols": True,
+            }
+        },
+    }
+    if remember_devices:
+        pool_args["DeviceConfiguration"] = {
+            "ChallengeRequiredOnNewDevice": False,
+            "DeviceOnlyRememberedOnUserPrompt": False,
+        }
+    pool_id = idp.create_user_pool(**pool_args)["UserPool"]["Id"]
+    client = idp.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName=f"{name}-client",
+        GenerateSecret=with_secret,
+        ExplicitAuthFlows=auth_flows or SAFE_AUTH_FLOWS,
+        PreventUserExistenceErrors="ENABLED",
+        EnableTokenRevocation=True,
+    )["UserPoolClient"]
+    if demo_username and demo_password:
+        create_user(idp, pool_id, demo_username, demo_password)
+    return LocalPool(
+        endpoint=endpoint,
+        region=region,
+        user_pool_id=pool_id,
+        client_id=client["ClientId"],
+        client_secret=client.get("ClientSecret"),
+        demo_username=demo_username,
+        demo_password=demo_password,
+    )
+
+
+def create_user(
+    idp: Any, pool_id: str, username: str, password: str, attributes: dict[str, str] | None = None
+) -> None:
+    """Create a confirmed user with a permanent password."""
+    idp.admin_create_user(
+        UserPoolId=pool_id,
+        Username=username,
+        MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": k, "Value": v} for k, v in (attributes or {}).items()],
+    )
+    idp.admin_set_user_password(
+        UserPoolId=pool_id, Username=username, Password=password, Permanent=True
+    )

@@ -1,0 +1,199 @@
+"""Settings: ``COGNITO_GATE_*`` environment variables, or a TOML file; validated once at start-up.
+
+In a TOML file the names are the same in lower case without the prefix; tables (sections) are
+allowed and only group keys, so ``[policy] max_attempts = 3`` sets ``max_attempts``. The environment
+wins over the file. An invalid value raises :class:`ConfigError` with one line naming the setting.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from cognito_gate.errors import ConfigError
+
+ENV_PREFIX = "COGNITO_GATE_"
+_POOL_ID = re.compile(r"^(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)_[0-9A-Za-z]+$")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _split_commas(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the gateway; see the README's settings table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", frozen=True, validate_default=True
+    )
+
+    user_pool_id: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    region: str | None = None
+    cognito_endpoint: str | None = None
+    store: str = "sqlite:///.cognito-gate/gate.db"
+
+    max_attempts: int = Field(5, ge=1, le=1000)
+    lockout_seconds: float = Field(900, gt=0)
+    backoff_multiplier: float = Field(2.0, ge=1.0, le=100.0)
+    max_lockout_seconds: float = Field(86400, gt=0)
+    failure_window_seconds: float = Field(900, gt=0)
+    permanent_after: int = Field(0, ge=0)
+    lock_scope: Literal["user", "user+ip"] = "user"
+    ip_max_attempts: int = Field(100, ge=1)
+    ip_window_seconds: float = Field(900, gt=0)
+    trusted_proxies: Annotated[list[Network], NoDecode] = Field(default_factory=list)
+    lockout_response: Literal["explicit", "opaque"] = "explicit"
+
+    admin_token: SecretStr | None = None
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+
+    demo_password: SecretStr = SecretStr("Demo-passw0rd!")
+
+    @field_validator("trusted_proxies", "cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        return _split_commas(value)
+
+    @field_validator("user_pool_id")
+    @classmethod
+    def _pool_id_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _POOL_ID.match(value):
+            raise ValueError("expected REGION_ID, e.g. eu-west-1_AbCdEf123")
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not re.match(r"^https?://[^/\s]+$", origin):
+                raise ValueError(f"an origin is scheme://host[:port] with no path, got {origin!r}")
+        return value
+
+    @field_validator("store")
+    @classmethod
+    def _store_scheme(cls, value: str) -> str:
+        schemes = ("memory://", "sqlite:///", "redis://", "rediss://", "postgresql://", "postgres://")
+        if not value.startswith(schemes):
+            raise ValueError("expected memory://, sqlite:///PATH, redis://HOST:PORT/DB or postgresql://...")
+        return value
+
+    @field_validator("cognito_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s]+$", value):
+            raise ValueError("expected an http(s) URL")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.user_pool_id and not self.client_id:
+            raise ValueError("client_id: required when user_pool_id is set")
+        if self.max_lockout_seconds < self.lockout_seconds:
+            raise ValueError("max_lockout_seconds: must be >= lockout_seconds")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """True when no pool is configured: the gateway runs its own emulator."""
+        return self.user_pool_id is None
+
+    @property
+    def aws_region(self) -> str:
+        """The region: set explicitly, or read from the pool id."""
+        if self.region:
+            return self.region
+        match = _POOL_ID.match(self.user_pool_id or "")
+        return match.group("region") if match else "us-east-1"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments, then the environment, then the TOML file (see load_settings).
+        return (init_settings, env_settings, _TomlSource(settings_cls, _TOML_DATA.get(cls, {})))
+
+
+_TOML_DATA: dict[type[BaseSettings], dict[str, Any]] = {}
+
+
+class _TomlSource(InitSettingsSource):
+    """The values read from ``--config FILE``: the lowest-priority source."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls, init_kwargs=data)
+
+
+def _flatten(table: dict[str, Any], where: str) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{where}[{key}]"))
+        elif key in flat:
+            raise ConfigError(f"{where}: {key} is set twice")
+        else:
+            flat[key.lower()] = value
+    return flat
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return _flatten(tomllib.load(fh), str(path))
+    except OSError as exc:
+        raise ConfigError(f"--config {path}: cannot read it ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"--config {path}: not valid TOML ({exc})") from None
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = [str(part) for part in error.get("loc", ()) if isinstance(part, str)]
+    message = str(error.get("msg", "invalid value"))
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    name, _, rest = message.partition(": ")
+    if not loc and rest and name.isidentifier():
+        loc, message = [name], rest
+    if error.get("type") == "extra_forbidden":
+        return f"unknown setting {loc[0] if loc else '?'!r}"
+    setting = ENV_PREFIX + loc[0].upper() if loc else "settings"
+    value = error.get("input")
+    secret = bool(loc) and loc[0] in {"client_secret", "admin_token", "demo_password"}
+    shown = "" if secret or isinstance(value, dict) or value is None else f" (got {value!r})"
+    return f"{setting}: {message}{shown}"
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Read the environment (and ``config_file``); raise ConfigError naming a bad setting."""
+    data = _read_toml(Path(config_file)) if config_file else {}
+    _TOML_DATA[Settings] = data
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc.errors()[0])) from None
+    finally:
+        _TOML_DATA.pop(Settings, None)
