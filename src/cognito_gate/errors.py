@@ -19,6 +19,7 @@ The tree::
     ├── InvalidRefreshToken        401 invalid_refresh_token
     ├── AccountDisabled            403 account_disabled
     ├── InvalidToken               401 invalid_token
+    ├── Forbidden                  403 forbidden (a valid token without the required group or scope)
     ├── InvalidPassword            400 invalid_password
     ├── UsernameExists             409 username_exists
     ├── CodeMismatch               400 code_mismatch
@@ -173,6 +174,14 @@ class InvalidToken(GateError):
     code = "invalid_token"
     status = 401
     default_message = "A valid access token is required."
+
+
+class Forbidden(GateError):
+    """The token is valid but lacks a required group or scope."""
+
+    code = "forbidden"
+    status = 403
+    default_message = "The token lacks a required group or scope."
 
 
 class InvalidPassword(GateError):
