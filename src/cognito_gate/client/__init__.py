@@ -1,0 +1,85 @@
+"""The Python client: an Amplify-compatible Cognito session from the gateway's tokens.
+
+::
+
+    from cognito_gate.client import setup_session, login, FileStorage, CognitoAuth
+
+    user = login("http://127.0.0.1:8000", "alice", "pw", storage=FileStorage())
+    session = user.get_session()          # valid tokens; refreshed (and stored) when expired
+    httpx.get(url, auth=CognitoAuth(user))
+
+It mirrors amazon-cognito-identity-js, and stores sessions under the same keys, so a session
+written here reads the same there (and the other way round). It never imports the gateway.
+"""
+
+from cognito_gate.client.auth import CognitoAuth
+from cognito_gate.client.errors import (
+    AccountDisabled,
+    AccountLocked,
+    ChallengeRequired,
+    ClientError,
+    CognitoUnavailable,
+    GatewayUnavailable,
+    InvalidCredentials,
+    InvalidRequest,
+    NotAuthorized,
+    NotSignedIn,
+    PasswordResetRequired,
+    RefreshFailed,
+    StorageError,
+    TooManyRequests,
+    Unavailable,
+    UnexpectedResponse,
+    UserNotConfirmed,
+)
+from cognito_gate.client.keyring_storage import KeyringStorage
+from cognito_gate.client.login import alogin, arespond_to_challenge, login, respond_to_challenge
+from cognito_gate.client.pool import CognitoUserPool
+from cognito_gate.client.session import CognitoUserSession
+from cognito_gate.client.storage import FileStorage, MemoryStorage, Storage, default_session_path
+from cognito_gate.client.tokens import (
+    CognitoAccessToken,
+    CognitoIdToken,
+    CognitoJwtToken,
+    CognitoRefreshToken,
+)
+from cognito_gate.client.user import CognitoUser, current_user, setup_session
+
+__all__ = [
+    "AccountDisabled",
+    "AccountLocked",
+    "ChallengeRequired",
+    "ClientError",
+    "CognitoAccessToken",
+    "CognitoAuth",
+    "CognitoIdToken",
+    "CognitoJwtToken",
+    "CognitoRefreshToken",
+    "CognitoUnavailable",
+    "CognitoUser",
+    "CognitoUserPool",
+    "CognitoUserSession",
+    "FileStorage",
+    "GatewayUnavailable",
+    "InvalidCredentials",
+    "InvalidRequest",
+    "KeyringStorage",
+    "MemoryStorage",
+    "NotAuthorized",
+    "NotSignedIn",
+    "PasswordResetRequired",
+    "RefreshFailed",
+    "Storage",
+    "StorageError",
+    "TooManyRequests",
+    "Unavailable",
+    "UnexpectedResponse",
+    "UserNotConfirmed",
+    "alogin",
+    "arespond_to_challenge",
+    "current_user",
+    "default_session_path",
+    "login",
+    "respond_to_challenge",
+    "setup_session",
+]

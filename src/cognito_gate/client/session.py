@@ -1,0 +1,102 @@
+"""CognitoUserSession: the three tokens and the clock drift, valid by the JS library's rule."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from cognito_gate.client.tokens import CognitoAccessToken, CognitoIdToken, CognitoRefreshToken
+
+Clock = Callable[[], float]
+"""Returns 'now' in epoch seconds, like :func:`time.time` (which is the default everywhere)."""
+
+
+class CognitoUserSession:
+    """A signed-in session, as amazon-cognito-identity-js's ``CognitoUserSession``.
+
+    ``clock_drift`` is ``floor(now) - min(access iat, id iat)`` in whole seconds, computed when the
+    session is created unless given (it is stored under the ``.clockDrift`` key). The session is
+    valid while ``floor(now) - clock_drift`` is before both tokens' ``exp``: the JS rule, with no
+    buffer, so a local clock that is off does not matter.
+    """
+
+    __slots__ = ("_clock", "access_token", "clock_drift", "id_token", "refresh_token")
+
+    def __init__(
+        self,
+        id_token: CognitoIdToken,
+        access_token: CognitoAccessToken,
+        refresh_token: CognitoRefreshToken | None = None,
+        clock_drift: int | None = None,
+        *,
+        clock: Clock = time.time,
+    ) -> None:
+        if id_token is None or access_token is None:
+            raise ValueError("Id token and Access Token must be present.")
+        self.id_token = id_token
+        self.access_token = access_token
+        self.refresh_token = refresh_token if refresh_token is not None else CognitoRefreshToken()
+        self._clock = clock
+        self.clock_drift: int = (
+            self.calculate_clock_drift() if clock_drift is None else int(clock_drift)
+        )
+
+    def get_id_token(self) -> CognitoIdToken:
+        """The ID token."""
+        return self.id_token
+
+    def get_access_token(self) -> CognitoAccessToken:
+        """The access token."""
+        return self.access_token
+
+    def get_refresh_token(self) -> CognitoRefreshToken:
+        """The refresh token (empty when the session has none)."""
+        return self.refresh_token
+
+    def get_clock_drift(self) -> int:
+        """Whole seconds the local clock is ahead of the token issuer's."""
+        return self.clock_drift
+
+    def calculate_clock_drift(self) -> int:
+        """``floor(now) - min(access iat, id iat)``; 0 when a token has no ``iat``."""
+        issued = [t.get_issued_at() for t in (self.access_token, self.id_token)]
+        if None in issued:
+            return 0
+        return math.floor(self._clock()) - min(i for i in issued if i is not None)
+
+    def is_valid(self, leeway: float = 0.0) -> bool:
+        """True while both tokens are unexpired (drift-adjusted), ``leeway`` seconds to spare."""
+        adjusted = math.floor(self._clock()) - self.clock_drift + leeway
+        access_exp = self.access_token.get_expiration()
+        id_exp = self.id_token.get_expiration()
+        return access_exp is not None and id_exp is not None and adjusted < min(access_exp, id_exp)
+
+    @property
+    def expires_at(self) -> float | None:
+        """When the session stops being valid, on the local clock (epoch seconds)."""
+        access_exp = self.access_token.get_expiration()
+        id_exp = self.id_token.get_expiration()
+        if access_exp is None or id_exp is None:
+            return None
+        return float(min(access_exp, id_exp) + self.clock_drift)
+
+    @property
+    def lifetime(self) -> float | None:
+        """Seconds between the tokens' ``iat`` and their ``exp`` (3600 on Cognito's default)."""
+        exp, iat = self.expires_at, self.issued_at
+        return None if exp is None or iat is None else exp - iat
+
+    @property
+    def issued_at(self) -> float | None:
+        """When the tokens were issued, on the local clock (epoch seconds)."""
+        issued = [t.get_issued_at() for t in (self.access_token, self.id_token)]
+        if None in issued:
+            return None
+        return float(min(i for i in issued if i is not None) + self.clock_drift)
+
+    def __repr__(self) -> str:
+        return (
+            f"CognitoUserSession(username={self.id_token.payload.get('cognito:username')!r}, "
+            f"expires_at={self.expires_at}, clock_drift={self.clock_drift})"
+        )

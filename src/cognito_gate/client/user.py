@@ -1,0 +1,498 @@
+"""CognitoUser: one user's stored session, refreshed when it expires; and ``setup_session``.
+
+Refresh is shared: whoever finds the session expired takes the storage's lock, reads the storage
+again and refreshes only if nobody did meanwhile. So a hundred threads, tasks or processes that
+meet one expired token make one refresh call, and all of them get its tokens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from cognito_gate.client import wire
+from cognito_gate.client.errors import (
+    ClientError,
+    CognitoUnavailable,
+    GatewayUnavailable,
+    NotAuthorized,
+    NotSignedIn,
+    RefreshFailed,
+    Unavailable,
+)
+from cognito_gate.client.pool import CognitoUserPool, RefreshVia
+from cognito_gate.client.session import Clock, CognitoUserSession
+from cognito_gate.client.storage import Changes, Storage, Transaction
+from cognito_gate.client.tokens import CognitoAccessToken, CognitoIdToken, CognitoRefreshToken
+
+_LEADING_INT = re.compile(r"^\s*([-+]?\d+)")
+
+
+def _parse_drift(value: str | None) -> int:
+    # As the JS library's ``parseInt(value) || 0``.
+    match = _LEADING_INT.match(value or "")
+    return int(match.group(1)) if match else 0
+
+
+@dataclass(frozen=True)
+class _Want:
+    """Why a refresh is wanted, so that a session someone else just refreshed can serve instead."""
+
+    min_ttl: float = 0.0
+    rejected_access_token: str | None = None
+    force: bool = False
+    refresh_token: str | None = None
+
+    def satisfied_by(self, current: CognitoUserSession | None) -> bool:
+        if self.force or current is None:
+            return False
+        if current.access_token.jwt_token == self.rejected_access_token:
+            return False
+        return current.is_valid(_leeway(current, self.min_ttl))
+
+
+@dataclass(frozen=True)
+class _Call:
+    """A refresh call, built without I/O: sent by the sync or the async driver."""
+
+    request: httpx.Request
+    parse: Callable[[httpx.Response], wire.AuthResult]
+    unavailable: type[Unavailable]
+    refresh_token: str
+
+
+@dataclass(frozen=True)
+class _Revoke:
+    request: httpx.Request
+    parse: Callable[[httpx.Response], None]
+    unavailable: type[Unavailable]
+
+
+def _parse_gateway_empty(response: httpx.Response) -> None:
+    if not response.is_success:
+        raise wire.gateway_error(response)
+
+
+def _leeway(session: CognitoUserSession, min_ttl: float) -> float:
+    # At most half a token's life, or short-lived tokens would refresh on every call.
+    lifetime = session.lifetime
+    return min(min_ttl, lifetime / 2) if lifetime and min_ttl > 0 else max(min_ttl, 0.0)
+
+
+class CognitoUser:
+    """A user of a pool, as amazon-cognito-identity-js's ``CognitoUser``.
+
+    The storage keys are ``CognitoIdentityServiceProvider.{clientId}.{username}.*`` with the
+    ``username`` given here, as the JS library writes them; use the ``cognito:username`` (the
+    gateway's ``username``) so Amplify's ``getCurrentUser()`` finds the same keys.
+    """
+
+    def __init__(self, username: str, pool: CognitoUserPool) -> None:
+        if not username:
+            raise ValueError("Username and Pool information are required.")
+        self.username = username
+        self.pool = pool
+        self._session: CognitoUserSession | None = None
+        self._loaded: tuple[Mapping[str, str] | None, CognitoUserSession | None] = (None, None)
+        user_prefix = f"{pool.key_prefix}.{username}"
+        self._k_id = f"{user_prefix}.idToken"
+        self._k_access = f"{user_prefix}.accessToken"
+        self._k_refresh = f"{user_prefix}.refreshToken"
+        self._k_drift = f"{user_prefix}.clockDrift"
+        self._k_user_data = f"{user_prefix}.userData"
+        self._k_device_key = f"{user_prefix}.deviceKey"
+        self._k_random_password = f"{user_prefix}.randomPasswordKey"
+        self._k_device_group_key = f"{user_prefix}.deviceGroupKey"
+        self._k_last_user = f"{pool.key_prefix}.LastAuthUser"
+
+    @property
+    def storage(self) -> Storage:
+        """The pool's storage."""
+        return self.pool.storage
+
+    def get_username(self) -> str:
+        """The username the storage keys use."""
+        return self.username
+
+    def get_sign_in_user_session(self) -> CognitoUserSession | None:
+        """The session held in memory, if any (valid or not)."""
+        return self._session
+
+    # -- storing ---------------------------------------------------------------------------------
+
+    def _cache_changes(self, session: CognitoUserSession) -> dict[str, str | None]:
+        return {
+            self._k_id: session.id_token.jwt_token,
+            self._k_access: session.access_token.jwt_token,
+            self._k_refresh: session.refresh_token.token,
+            self._k_drift: str(session.clock_drift),
+            self._k_last_user: self.username,
+        }
+
+    def _clear_changes(self) -> dict[str, str | None]:
+        keys = (self._k_id, self._k_access, self._k_refresh, self._k_last_user, self._k_drift)
+        return {**dict.fromkeys(keys), self._k_user_data: None}
+
+    def set_sign_in_user_session(
+        self, session: CognitoUserSession, *, extra: Changes | None = None
+    ) -> None:
+        """Hold ``session`` and store it (the JS ``setSignInUserSession``: drops ``userData``)."""
+        self._session = session
+        self.storage.update(
+            {self._k_user_data: None, **self._cache_changes(session), **(extra or {})}
+        )
+
+    def cache_tokens(self) -> None:
+        """Store the session held in memory."""
+        if self._session is None:
+            raise NotSignedIn()
+        self.storage.update(self._cache_changes(self._session))
+
+    def clear_cached_user(self) -> None:
+        """Remove this user's tokens, ``LastAuthUser`` and ``userData`` (device keys stay)."""
+        self.storage.update(self._clear_changes())
+
+    def _session_from(self, data: Mapping[str, str]) -> CognitoUserSession | None:
+        loaded_from, loaded = self._loaded
+        if data is loaded_from:
+            return loaded
+        session = None
+        id_token = data.get(self._k_id)
+        if id_token:
+            session = CognitoUserSession(
+                CognitoIdToken(id_token),
+                CognitoAccessToken(data.get(self._k_access)),
+                CognitoRefreshToken(data.get(self._k_refresh)),
+                _parse_drift(data.get(self._k_drift)),
+                clock=self.pool.clock,
+            )
+        self._loaded = (data, session)
+        return session
+
+    def get_stored_session(self) -> CognitoUserSession | None:
+        """The session in storage as it is, valid or not, without refreshing."""
+        return self._session_from(self.storage.snapshot())
+
+    @property
+    def device_key(self) -> str | None:
+        """The remembered device's key, when the JS library stored one for this user."""
+        return self.storage.get_item(self._k_device_key)
+
+    def get_cached_device_key_and_password(self) -> dict[str, str | None]:
+        """The three device keys the JS library stores after ``ConfirmDevice``."""
+        data = self.storage.snapshot()
+        return {
+            "deviceKey": data.get(self._k_device_key),
+            "randomPassword": data.get(self._k_random_password),
+            "deviceGroupKey": data.get(self._k_device_group_key),
+        }
+
+    # -- getting a valid session -----------------------------------------------------------------
+
+    def _valid_without_refresh(self, min_ttl: float) -> CognitoUserSession | None:
+        held = self._session
+        if held is not None and held.is_valid(_leeway(held, min_ttl)):
+            return held
+        stored = self._session_from(self.storage.snapshot())
+        if stored is None:
+            raise NotSignedIn("not signed in (no ID token stored); log in first")
+        if stored.is_valid(_leeway(stored, min_ttl)):
+            self._session = stored
+            return stored
+        if not stored.refresh_token.token:
+            raise NotSignedIn("the session has expired and there is no refresh token; log in again")
+        return None
+
+    def get_session(self, *, min_ttl: float = 0.0) -> CognitoUserSession:
+        """A valid session: the one held, the stored one, or a refreshed one (stored).
+
+        ``min_ttl`` asks for tokens valid that many seconds longer (capped at half their life),
+        so a request does not leave with a token about to expire.
+        """
+        session = self._valid_without_refresh(min_ttl)
+        if session is not None:
+            return session
+        return self._refresh(_Want(min_ttl=min_ttl))
+
+    async def aget_session(self, *, min_ttl: float = 0.0) -> CognitoUserSession:
+        """:meth:`get_session` for asyncio."""
+        session = self._valid_without_refresh(min_ttl)
+        if session is not None:
+            return session
+        return await self._arefresh(_Want(min_ttl=min_ttl))
+
+    def refresh_session(
+        self, refresh_token: CognitoRefreshToken | str | None = None
+    ) -> CognitoUserSession:
+        """Refresh now (``refresh_token`` or the stored one); return the new, stored session."""
+        return self._refresh(_Want(force=True, refresh_token=_token_text(refresh_token)))
+
+    async def arefresh_session(
+        self, refresh_token: CognitoRefreshToken | str | None = None
+    ) -> CognitoUserSession:
+        """:meth:`refresh_session` for asyncio."""
+        return await self._arefresh(_Want(force=True, refresh_token=_token_text(refresh_token)))
+
+    def refresh_rejected(self, access_token: str, *, min_ttl: float = 0.0) -> CognitoUserSession:
+        """A session whose access token is not ``access_token`` (which a server refused)."""
+        return self._refresh(_Want(min_ttl=min_ttl, rejected_access_token=access_token))
+
+    async def arefresh_rejected(
+        self, access_token: str, *, min_ttl: float = 0.0
+    ) -> CognitoUserSession:
+        """:meth:`refresh_rejected` for asyncio."""
+        return await self._arefresh(_Want(min_ttl=min_ttl, rejected_access_token=access_token))
+
+    # -- refresh: plan without I/O, send with either driver, store under the lock -------------
+
+    def _plan(self, data: Mapping[str, str], want: _Want) -> CognitoUserSession | _Call:
+        current = self._session_from(data)
+        if want.satisfied_by(current):
+            assert current is not None
+            return current
+        refresh_token = want.refresh_token or (current.refresh_token.token if current else "")
+        if not refresh_token:
+            raise NotSignedIn("not signed in (no refresh token stored); log in first")
+        return self._call(data, current, refresh_token)
+
+    def _call(
+        self, data: Mapping[str, str], current: CognitoUserSession | None, refresh_token: str
+    ) -> _Call:
+        pool = self.pool
+        if pool.refresh_via == "gateway":
+            assert pool.gateway_url is not None
+            body = {"refreshToken": refresh_token, "username": self.username}
+            request = wire.gateway_request(pool.gateway_url, "/auth/refresh", body)
+            secrets = (refresh_token,)
+
+            def parse(response: httpx.Response) -> wire.AuthResult:
+                return wire.parse_tokens_object(wire.parse_gateway_json(response, secrets))
+
+            return _Call(request, parse, GatewayUnavailable, refresh_token)
+        secret_hash = None
+        if pool.client_secret:
+            secret_hash = wire.secret_hash(
+                pool.client_secret, self._internal_username(current), pool.client_id
+            )
+        request = wire.refresh_request(
+            pool.endpoint,
+            pool.client_id,
+            refresh_token,
+            device_key=data.get(self._k_device_key),
+            secret_hash=secret_hash,
+        )
+        return _Call(request, wire.parse_cognito_auth, CognitoUnavailable, refresh_token)
+
+    def _internal_username(self, current: CognitoUserSession | None) -> str:
+        # SECRET_HASH is over Cognito's own username, not an alias the user typed.
+        if current is not None:
+            for claims, name in (
+                (current.id_token.payload, "cognito:username"),
+                (current.access_token.payload, "username"),
+            ):
+                value = claims.get(name)
+                if isinstance(value, str) and value:
+                    return value
+        return self.username
+
+    def _stored(self, txn: Transaction, call: _Call, result: wire.AuthResult) -> CognitoUserSession:
+        # Without rotation Cognito sends no refresh token: the old one goes on working.
+        session = CognitoUserSession(
+            CognitoIdToken(result.id_token),
+            CognitoAccessToken(result.access_token),
+            CognitoRefreshToken(result.refresh_token or call.refresh_token),
+            clock=self.pool.clock,
+        )
+        txn.write(self._cache_changes(session))
+        self._session = session
+        return session
+
+    def _failed(self, txn: Transaction, call: _Call, exc: ClientError) -> None:
+        if not isinstance(exc, RefreshFailed):
+            return
+        self._session = None
+        # As the JS library: a refused refresh token clears the user, unless another is stored now.
+        if txn.read().get(self._k_refresh) in (None, "", call.refresh_token):
+            txn.write(self._clear_changes())
+
+    def _refresh(self, want: _Want) -> CognitoUserSession:
+        with self.storage.locked() as txn:
+            plan = self._plan(txn.read(), want)
+            if isinstance(plan, CognitoUserSession):
+                self._session = plan
+                return plan
+            try:
+                result = wire.send(
+                    self.pool.http_client(),
+                    plan.request,
+                    plan.parse,
+                    unavailable=plan.unavailable,
+                    retry=self.pool.retry,
+                )
+            except ClientError as exc:
+                self._failed(txn, plan, exc)
+                raise
+            return self._stored(txn, plan, result)
+
+    async def _arefresh(self, want: _Want) -> CognitoUserSession:
+        async with self.storage.alocked() as txn:
+            plan = self._plan(txn.read(), want)
+            if isinstance(plan, CognitoUserSession):
+                self._session = plan
+                return plan
+            try:
+                async with self.pool.async_http_client() as client:
+                    result = await wire.asend(
+                        client,
+                        plan.request,
+                        plan.parse,
+                        unavailable=plan.unavailable,
+                        retry=self.pool.retry,
+                    )
+            except ClientError as exc:
+                self._failed(txn, plan, exc)
+                raise
+            return self._stored(txn, plan, result)
+
+    # -- signing out -----------------------------------------------------------------------------
+
+    def _revoke_call(self, everywhere: bool = False) -> _Revoke | None:
+        session = self._session or self.get_stored_session()
+        refresh_token = session.refresh_token.token if session else ""
+        if session is None or not refresh_token:
+            return None
+        pool = self.pool
+        if pool.gateway_url:
+            body: dict[str, Any] = {"refreshToken": refresh_token}
+            bearer = None
+            if everywhere:
+                body["everywhere"] = True
+                bearer = session.access_token.jwt_token
+            request = wire.gateway_request(pool.gateway_url, "/auth/logout", body, bearer=bearer)
+            return _Revoke(request, _parse_gateway_empty, GatewayUnavailable)
+        if not session.access_token.payload.get("origin_jti"):
+            return None  # as the JS library: a token without origin_jti cannot be revoked
+        revoke: dict[str, Any] = {"Token": refresh_token, "ClientId": pool.client_id}
+        if pool.client_secret:
+            revoke["ClientSecret"] = pool.client_secret
+        request = wire.cognito_request(pool.endpoint, "RevokeToken", revoke)
+        return _Revoke(request, wire.parse_cognito_empty, CognitoUnavailable)
+
+    def sign_out(self, *, revoke: bool = False, everywhere: bool = False) -> None:
+        """Forget the session. With ``revoke``, first revoke the refresh token at the gateway
+        (``POST /auth/logout``) when the session came from one, else at Cognito (``RevokeToken``).
+
+        The local session is cleared even when revoking fails; the error is raised afterwards.
+        """
+        call = self._revoke_call(everywhere) if revoke else None
+        try:
+            if call is not None:
+                # A token already unusable is what signing out wants.
+                with contextlib.suppress(RefreshFailed, NotAuthorized):
+                    wire.send(
+                        self.pool.http_client(),
+                        call.request,
+                        call.parse,
+                        unavailable=call.unavailable,
+                    )
+        finally:
+            self._sign_out_locally()
+
+    async def asign_out(self, *, revoke: bool = False, everywhere: bool = False) -> None:
+        """:meth:`sign_out` for asyncio."""
+        call = self._revoke_call(everywhere) if revoke else None
+        try:
+            if call is not None:
+                with contextlib.suppress(RefreshFailed, NotAuthorized):
+                    async with self.pool.async_http_client() as client:
+                        await wire.asend(
+                            client, call.request, call.parse, unavailable=call.unavailable
+                        )
+        finally:
+            self._session = None
+            async with self.storage.alocked() as txn:
+                txn.write(self._sign_out_changes(txn.read()))
+
+    def _sign_out_locally(self) -> None:
+        self._session = None
+        with self.storage.locked() as txn:
+            txn.write(self._sign_out_changes(txn.read()))
+
+    def _sign_out_changes(self, data: Mapping[str, str]) -> dict[str, str | None]:
+        # The pool's own keys go too, unless another user of the storage is signed in now.
+        others = data.get(self._k_last_user) not in (None, self.username)
+        config = {} if others else dict.fromkeys(self.pool.config_changes())
+        return {**self._clear_changes(), **config}
+
+    def __repr__(self) -> str:
+        return f"CognitoUser(username={self.username!r}, pool={self.pool.user_pool_id!r})"
+
+
+def _token_text(token: CognitoRefreshToken | str | None) -> str | None:
+    if isinstance(token, CognitoRefreshToken):
+        return token.token or None
+    return token or None
+
+
+def setup_session(
+    username: str,
+    access_token: str,
+    id_token: str,
+    refresh_token: str,
+    user_pool_id: str,
+    app_client_id: str,
+    *,
+    storage: Storage | None = None,
+    endpoint: str | None = None,
+    region: str | None = None,
+    gateway_url: str | None = None,
+    refresh_via: RefreshVia | None = None,
+    client_secret: str | None = None,
+    clock: Clock = time.time,
+    http_client: httpx.Client | None = None,
+    async_http_client: httpx.AsyncClient | None = None,
+) -> CognitoUser:
+    """Set a session up from tokens issued elsewhere (the gateway), as Amplify's recipe does.
+
+    The Python twin of ``setupAmplifySession``: builds the tokens, the session, the pool and the
+    user, then ``set_sign_in_user_session`` stores it under the JS library's keys (plus this
+    library's ``cognito-gate.*`` keys, so :meth:`CognitoUserPool.from_storage` finds the pool).
+    ``storage=None`` is a new :class:`MemoryStorage`. With ``gateway_url`` the session refreshes
+    through the gateway unless ``refresh_via="cognito"``.
+    """
+    pool = CognitoUserPool(
+        user_pool_id,
+        app_client_id,
+        storage=storage,
+        endpoint=endpoint,
+        region=region,
+        client_secret=client_secret,
+        gateway_url=gateway_url,
+        refresh_via=refresh_via,
+        clock=clock,
+        http_client=http_client,
+        async_http_client=async_http_client,
+    )
+    session = CognitoUserSession(
+        CognitoIdToken(id_token),
+        CognitoAccessToken(access_token),
+        CognitoRefreshToken(refresh_token),
+        clock=clock,
+    )
+    user = CognitoUser(username, pool)
+    user.set_sign_in_user_session(session, extra=pool.config_changes())
+    return user
+
+
+def current_user(storage: Storage, **options: Any) -> CognitoUser:
+    """The signed-in user of a storage set up by :func:`setup_session` or :func:`login`."""
+    user = CognitoUserPool.from_storage(storage, **options).get_current_user()
+    if user is None:
+        raise NotSignedIn()
+    return user
