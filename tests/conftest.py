@@ -46,3 +46,106 @@ def pool(emulator: Emulator) -> LocalPool:
 def secret_pool(emulator: Emulator) -> LocalPool:
     """Like ``pool``, but the app client has a secret."""
     return provision_pool(emulator.endpoint, with_secret=True)
+
+
+# -- the gateway -----------------------------------------------------------------------------------
+
+import asyncio  # noqa: E402
+import socket  # noqa: E402
+import threading  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import Any  # noqa: E402
+
+import uvicorn  # noqa: E402
+
+from cognito_gate.cognito.local import EMULATOR_CREDENTIALS  # noqa: E402
+from cognito_gate.config import Settings, load_settings  # noqa: E402
+from cognito_gate.gate import Gate  # noqa: E402
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+def gate_settings(pool: LocalPool, **overrides: Any) -> Settings:
+    """Settings for a gate in front of ``pool`` on the emulator (memory store by default)."""
+    values: dict[str, Any] = {
+        "user_pool_id": pool.user_pool_id,
+        "client_id": pool.client_id,
+        "client_secret": pool.client_secret,
+        "cognito_endpoint": pool.endpoint,
+        "region": pool.region,
+        "store": "memory://",
+        "admin_token": ADMIN_TOKEN,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+def make_gate(pool: LocalPool, clock: Callable[[], float] | None = None, **overrides: Any) -> Gate:
+    """A Gate in front of ``pool``, with an injected clock when given."""
+    settings = gate_settings(pool, **overrides)
+    kwargs: dict[str, Any] = {"credentials": EMULATOR_CREDENTIALS}
+    if clock is not None:
+        kwargs["clock"] = clock
+    return Gate.from_settings(settings, **kwargs)
+
+
+@dataclass
+class LiveGateway:
+    """A gateway served by uvicorn on a free loopback port, in a thread."""
+
+    url: str
+    gate: Gate
+    pool: LocalPool
+    admin_token: str = ADMIN_TOKEN
+
+    @property
+    def settings(self) -> Settings:
+        return self.gate.settings
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def gateway_factory(emulator: Emulator) -> Iterator[Callable[..., LiveGateway]]:
+    """``gateway_factory(pool=None, clock=None, **settings) -> LiveGateway`` (stopped at teardown)."""
+    from cognito_gate.server.app import create_app
+
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def make(
+        pool: LocalPool | None = None, clock: Callable[[], float] | None = None, **overrides: Any
+    ) -> LiveGateway:
+        pool = pool or provision_pool(emulator.endpoint)
+        gate = make_gate(pool, clock, **overrides)
+        port = _free_port()
+        config = uvicorn.Config(
+            create_app(gate=gate), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        for _ in range(500):
+            if server.started:
+                break
+            threading.Event().wait(0.01)
+        servers.append((server, thread))
+        return LiveGateway(url=f"http://127.0.0.1:{port}", gate=gate, pool=pool)
+
+    yield make
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def gateway(gateway_factory: Callable[..., LiveGateway], pool: LocalPool) -> LiveGateway:
+    """A live gateway in front of ``pool`` with the default policy and a memory store."""
+    return gateway_factory(pool)
+
+
+_ = asyncio  # imported for fixtures that run coroutines

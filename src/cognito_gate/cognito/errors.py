@@ -1,0 +1,110 @@
+"""One table: Cognito error code -> the gateway's error, and whether it counts against the user.
+
+Errors are mapped by code, never by message (the emulator's messages differ from Cognito's), with
+two exceptions Cognito gives no code for: its own lockout ("Password attempts exceeded") and a
+secret-hash rejection. Cognito's messages are never passed on or logged: some carry the username,
+a token or the secret hash; only ``InvalidPasswordException``'s policy text is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from cognito_gate import errors as e
+from cognito_gate.policy import Outcome
+
+logger = logging.getLogger("cognito_gate.cognito")
+
+Operation = Literal["password", "challenge", "refresh", "revoke", "signout", "read"]
+
+F, N = Outcome.FAILURE, Outcome.NEUTRAL
+
+#: code -> (error for a password check or challenge, outcome). Refresh and sign-out differ below.
+AUTH_ERRORS: dict[str, tuple[type[e.GateError], Outcome]] = {
+    "NotAuthorizedException": (e.InvalidCredentials, F),
+    "UserNotFoundException": (e.InvalidCredentials, F),
+    "CodeMismatchException": (e.InvalidCredentials, F),
+    "EnableSoftwareTokenMFAException": (e.InvalidCredentials, F),
+    "UserNotConfirmedException": (e.UserNotConfirmed, N),
+    "PasswordResetRequiredException": (e.PasswordResetRequired, N),
+    "TooManyFailedAttemptsException": (e.AccountLocked, N),
+    "InvalidPasswordException": (e.InvalidPassword, N),
+    "PasswordHistoryPolicyViolationException": (e.InvalidPassword, N),
+    "ExpiredCodeException": (e.InvalidChallenge, N),
+    "InvalidParameterException": (e.InvalidChallenge, N),
+    "UserLambdaValidationException": (e.InvalidCredentials, N),
+    "TooManyRequestsException": (e.CognitoUnavailable, N),
+    "ThrottlingException": (e.CognitoUnavailable, N),
+    "LimitExceededException": (e.CognitoUnavailable, N),
+    "InternalErrorException": (e.CognitoUnavailable, N),
+    "ServiceUnavailableException": (e.CognitoUnavailable, N),
+}
+
+#: Cognito's own lockout is a NotAuthorizedException with this message.
+COGNITO_LOCKOUT = "Password attempts exceeded"
+#: Cognito's own lockout lasts at most this long (2^(n-5) s, capped at about 15 minutes).
+COGNITO_LOCKOUT_SECONDS = 900
+SECRET_HASH_REJECTED = "Unable to verify secret hash"
+USER_DISABLED = "User is disabled"
+
+
+def _code_and_message(exc: Any) -> tuple[str, str]:
+    response = getattr(exc, "response", None) or {}
+    error = response.get("Error", {}) if isinstance(response, dict) else {}
+    return str(error.get("Code", type(exc).__name__)), str(error.get("Message", ""))
+
+
+def translate(exc: Exception, operation: Operation) -> tuple[e.GateError, Outcome]:
+    """The gateway error for a botocore exception, and what it says about the password."""
+    code, message = _code_and_message(exc)
+    if not hasattr(exc, "response"):
+        logger.warning("cognito %s failed: %s", operation, type(exc).__name__)
+        return e.CognitoUnavailable(), N
+    if SECRET_HASH_REJECTED in message:
+        logger.error(
+            "cognito rejected the secret hash on %s: check COGNITO_GATE_CLIENT_SECRET", operation
+        )
+        return e.CognitoUnavailable(), N
+    if code == "ResourceNotFoundException":
+        logger.error(
+            "cognito %s: pool or app client not found: check COGNITO_GATE_USER_POOL_ID,"
+            " COGNITO_GATE_CLIENT_ID and COGNITO_GATE_REGION",
+            operation,
+        )
+        return e.CognitoUnavailable(), N
+    if operation in ("refresh", "revoke", "signout"):
+        return _token_error(code, message, operation)
+    if code == "NotAuthorizedException" and COGNITO_LOCKOUT in message:
+        return e.AccountLocked(retry_after=COGNITO_LOCKOUT_SECONDS), N
+    cls, outcome = AUTH_ERRORS.get(code, (e.CognitoUnavailable, N))
+    if cls is e.CognitoUnavailable:
+        logger.warning("cognito %s failed: %s", operation, code)
+    if cls is e.InvalidPassword and code == "InvalidPasswordException":
+        return e.InvalidPassword(_policy_text(message)), outcome
+    if cls is e.AccountLocked:
+        return e.AccountLocked(retry_after=COGNITO_LOCKOUT_SECONDS), outcome
+    if code == "CodeMismatchException":
+        return e.InvalidCredentials("The code is wrong."), outcome
+    return cls(), outcome
+
+
+def _token_error(code: str, message: str, operation: Operation) -> tuple[e.GateError, Outcome]:
+    if code == "NotAuthorizedException" and USER_DISABLED in message:
+        return e.AccountDisabled(), N
+    if code in ("NotAuthorizedException", "UserNotFoundException", "UnsupportedTokenTypeException"):
+        if operation == "signout":
+            return e.InvalidToken(), N
+        return e.InvalidRefreshToken(), N
+    cls, _ = AUTH_ERRORS.get(code, (e.CognitoUnavailable, N))
+    if cls is e.CognitoUnavailable or code not in AUTH_ERRORS:
+        logger.warning("cognito %s failed: %s", operation, code)
+        return e.CognitoUnavailable(), N
+    return e.InvalidRefreshToken(), N
+
+
+def _policy_text(message: str) -> str:
+    # Cognito's text here is the pool's password policy ("Password did not conform with policy:
+    # ..."); it names no user and no secret, and tells the user what to fix.
+    text = message.strip() or e.InvalidPassword.default_message
+    return text if len(text) <= 300 else text[:300]

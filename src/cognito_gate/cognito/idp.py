@@ -1,0 +1,343 @@
+"""The Cognito calls the gateway makes, with boto3, each run off the event loop.
+
+Every call goes out once (no automatic retry): a retried password check would spend more of
+Cognito's own five attempts than the policy accounted for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from cognito_gate.cognito.errors import Operation, translate
+from cognito_gate.errors import GateError
+from cognito_gate.policy import Outcome
+
+T = TypeVar("T")
+
+#: Request headers never forwarded to Cognito in ContextData: they carry secrets.
+PRIVATE_HEADERS = frozenset(
+    {"authorization", "cookie", "proxy-authorization", "x-api-key", "x-amz-security-token"}
+)
+
+
+class CognitoError(Exception):
+    """A Cognito call failed: ``error`` is what to answer, ``outcome`` what it says of the password."""
+
+    def __init__(self, error: GateError, outcome: Outcome) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.outcome = outcome
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A successful authentication's tokens."""
+
+    id_token: str
+    access_token: str
+    refresh_token: str | None
+    expires_in: int
+    token_type: str = "Bearer"
+
+    @property
+    def id_claims(self) -> dict[str, Any]:
+        """The id token's claims, read without verification (they came straight from Cognito)."""
+        return unverified_claims(self.id_token)
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """Cognito wants an answer before it issues tokens."""
+
+    name: str
+    session: str
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClientContext:
+    """Who is logging in, forwarded to Cognito as ContextData for its threat protection."""
+
+    ip: str
+    headers: tuple[tuple[str, str], ...] = ()
+    server_name: str = "cognito-gate"
+    server_path: str = "/auth/login"
+    encoded_data: str | None = None
+
+    def context_data(self) -> dict[str, Any]:
+        """The ``ContextData`` parameter of Admin* auth calls."""
+        headers = [
+            {"headerName": name[:256], "headerValue": value[:2048]}
+            for name, value in self.headers
+            if name.lower() not in PRIVATE_HEADERS
+        ][:50]
+        data: dict[str, Any] = {
+            "IpAddress": self.ip,
+            "ServerName": self.server_name,
+            "ServerPath": self.server_path,
+            "HttpHeaders": headers,
+        }
+        if self.encoded_data:
+            data["EncodedData"] = self.encoded_data
+        return data
+
+
+def unverified_claims(jwt: str) -> dict[str, Any]:
+    """The payload of a JWT, without checking anything (for tokens Cognito just handed us)."""
+    try:
+        payload = jwt.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def secret_hash(secret: str, username: str, client_id: str) -> str:
+    """Cognito's SECRET_HASH: base64(HMAC-SHA256(secret, username + client_id))."""
+    digest = hmac.new(secret.encode(), (username + client_id).encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _result(answer: Mapping[str, Any]) -> Tokens | Challenge:
+    result = answer.get("AuthenticationResult")
+    if result:
+        return Tokens(
+            id_token=result["IdToken"],
+            access_token=result["AccessToken"],
+            refresh_token=result.get("RefreshToken"),
+            expires_in=int(result.get("ExpiresIn", 3600)),
+            token_type=result.get("TokenType", "Bearer"),
+        )
+    return Challenge(
+        name=str(answer.get("ChallengeName", "")),
+        session=str(answer.get("Session", "")),
+        parameters={str(k): str(v) for k, v in (answer.get("ChallengeParameters") or {}).items()},
+    )
+
+
+class CognitoIdp:
+    """The gateway's view of one user pool and app client."""
+
+    def __init__(
+        self,
+        *,
+        user_pool_id: str,
+        client_id: str,
+        region: str,
+        client_secret: str | None = None,
+        endpoint: str | None = None,
+        credentials: Mapping[str, str] | None = None,
+        client: Any = None,
+    ) -> None:
+        self.user_pool_id = user_pool_id
+        self.client_id = client_id
+        self.region = region
+        self.endpoint = endpoint
+        self._secret = client_secret
+        self._get_tokens_supported: bool | None = None
+        self._client = client or boto3.client(
+            "cognito-idp",
+            region_name=region,
+            endpoint_url=endpoint,
+            config=Config(
+                retries={"total_max_attempts": 1},
+                connect_timeout=3,
+                read_timeout=10,
+                max_pool_connections=64,
+            ),
+            **(credentials or {}),
+        )
+
+    @property
+    def client(self) -> Any:
+        """The boto3 client (tests wrap it with botocore's Stubber)."""
+        return self._client
+
+    @property
+    def has_secret(self) -> bool:
+        """Whether the app client has a secret (SECRET_HASH is sent)."""
+        return self._secret is not None
+
+    def _hash(self, username: str) -> dict[str, str]:
+        if self._secret is None:
+            return {}
+        return {"SECRET_HASH": secret_hash(self._secret, username, self.client_id)}
+
+    async def _call(self, operation: Operation, fn: Callable[[], T]) -> T:
+        try:
+            return await asyncio.to_thread(fn)
+        except (ClientError, BotoCoreError) as exc:
+            error, outcome = translate(exc, operation)
+            raise CognitoError(error, outcome) from None
+
+    async def internal_username(self, username: str) -> str | None:
+        """The pool's own username for a name or alias (for SECRET_HASH), None if unknown."""
+
+        def call() -> str | None:
+            try:
+                return str(
+                    self._client.admin_get_user(UserPoolId=self.user_pool_id, Username=username)[
+                        "Username"
+                    ]
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "UserNotFoundException":
+                    return None
+                raise
+
+        return await self._call("read", call)
+
+    async def password_auth(
+        self, username: str, password: str, context: ClientContext, hash_name: str | None = None
+    ) -> Tokens | Challenge:
+        """AdminInitiateAuth with ADMIN_USER_PASSWORD_AUTH: one password check."""
+        params = {"USERNAME": username, "PASSWORD": password, **self._hash(hash_name or username)}
+        answer = await self._call(
+            "password",
+            lambda: self._client.admin_initiate_auth(
+                UserPoolId=self.user_pool_id,
+                ClientId=self.client_id,
+                AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                AuthParameters=params,
+                ContextData=context.context_data(),
+            ),
+        )
+        return _result(answer)
+
+    async def respond(
+        self,
+        username: str,
+        challenge: str,
+        session: str,
+        responses: Mapping[str, str],
+        context: ClientContext,
+        hash_name: str | None = None,
+    ) -> Tokens | Challenge:
+        """AdminRespondToAuthChallenge (NEW_PASSWORD_REQUIRED, SOFTWARE_TOKEN_MFA, SMS_MFA...)."""
+        answers = {"USERNAME": username, **responses, **self._hash(hash_name or username)}
+        answer = await self._call(
+            "challenge",
+            lambda: self._client.admin_respond_to_auth_challenge(
+                UserPoolId=self.user_pool_id,
+                ClientId=self.client_id,
+                ChallengeName=challenge,
+                Session=session,
+                ChallengeResponses=answers,
+                ContextData=context.context_data(),
+            ),
+        )
+        return _result(answer)
+
+    async def refresh(
+        self, refresh_token: str, username: str | None, device_key: str | None = None
+    ) -> Tokens:
+        """InitiateAuth with REFRESH_TOKEN_AUTH; ``username`` is the internal one (SECRET_HASH)."""
+        params = {"REFRESH_TOKEN": refresh_token}
+        if username is not None:
+            params.update(self._hash(username))
+        if device_key:
+            params["DEVICE_KEY"] = device_key
+        answer = await self._call(
+            "refresh",
+            lambda: self._client.initiate_auth(
+                ClientId=self.client_id, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters=params
+            ),
+        )
+        result = _result(answer)
+        if not isinstance(result, Tokens):
+            raise CognitoError(GateError("unexpected challenge on refresh"), Outcome.NEUTRAL)
+        return result
+
+    async def get_tokens(
+        self, refresh_token: str, username: str | None, device_key: str | None = None
+    ) -> Tokens:
+        """GetTokensFromRefreshToken (what Amplify v6 sends), or REFRESH_TOKEN_AUTH where the
+        endpoint lacks it (the emulator); the answer has the same shape either way."""
+        if self._get_tokens_supported is not False and hasattr(
+            self._client, "get_tokens_from_refresh_token"
+        ):
+            args: dict[str, Any] = {"RefreshToken": refresh_token, "ClientId": self.client_id}
+            if self._secret:
+                args["ClientSecret"] = self._secret
+            if device_key:
+                args["DeviceKey"] = device_key
+            try:
+                answer = await asyncio.to_thread(
+                    lambda: self._client.get_tokens_from_refresh_token(**args)
+                )
+            except (ClientError, BotoCoreError) as exc:
+                if not self._lacks_operation(exc):
+                    error, outcome = translate(exc, "refresh")
+                    raise CognitoError(error, outcome) from None
+                self._get_tokens_supported = False
+            else:
+                self._get_tokens_supported = True
+                result = _result(answer)
+                if isinstance(result, Tokens):
+                    return result
+        return await self.refresh(refresh_token, username, device_key)
+
+    def _lacks_operation(self, exc: Exception) -> bool:
+        # Only a custom endpoint (an emulator) may lack a Cognito operation: it answers 500.
+        if self.endpoint is None or self._get_tokens_supported:
+            return False
+        meta = getattr(exc, "response", {}).get("ResponseMetadata", {})
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+        return int(meta.get("HTTPStatusCode", 0)) >= 500 and not str(code).endswith("Exception")
+
+    async def revoke(self, refresh_token: str) -> None:
+        """RevokeToken: the refresh token (and access tokens issued from it) stop working."""
+        extra = {"ClientSecret": self._secret} if self._secret else {}
+        await self._call(
+            "revoke",
+            lambda: self._client.revoke_token(
+                Token=refresh_token, ClientId=self.client_id, **extra
+            ),
+        )
+
+    async def global_sign_out(self, access_token: str) -> None:
+        """GlobalSignOut: every refresh token of the user stops working."""
+        await self._call("signout", lambda: self._client.global_sign_out(AccessToken=access_token))
+
+    async def describe_pool(self) -> dict[str, Any]:
+        """DescribeUserPool."""
+        answer = await self._call(
+            "read", lambda: self._client.describe_user_pool(UserPoolId=self.user_pool_id)
+        )
+        return dict(answer["UserPool"])
+
+    async def describe_client(self, client_id: str | None = None) -> dict[str, Any]:
+        """DescribeUserPoolClient (the gateway's own client by default)."""
+        answer = await self._call(
+            "read",
+            lambda: self._client.describe_user_pool_client(
+                UserPoolId=self.user_pool_id, ClientId=client_id or self.client_id
+            ),
+        )
+        return dict(answer["UserPoolClient"])
+
+    async def list_client_ids(self) -> list[str]:
+        """Every app client of the pool."""
+
+        def call() -> list[str]:
+            ids: list[str] = []
+            kwargs: dict[str, Any] = {"UserPoolId": self.user_pool_id, "MaxResults": 60}
+            while True:
+                page = self._client.list_user_pool_clients(**kwargs)
+                ids += [c["ClientId"] for c in page.get("UserPoolClients", [])]
+                if not page.get("NextToken"):
+                    return ids
+                kwargs["NextToken"] = page["NextToken"]
+
+        return await self._call("read", call)

@@ -1,0 +1,114 @@
+"""The store protocol: versioned records, compare-and-swap, an event log, refresh-token owners.
+
+The policy decides and the store counts: a store never interprets a lockout state, it only keeps
+it and swaps it atomically (one statement: "write this if the version is still N"). Every backend
+(memory, SQLite, Redis, PostgreSQL) implements the same few operations, so that :func:`update`,
+written once above them, gives every backend the same semantics.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from cognito_gate.errors import StoreUnavailable
+from cognito_gate.policy import AccountState
+
+T = TypeVar("T")
+
+#: How many times :func:`update` retries a swap that lost a race before giving up (503).
+MAX_SWAP_RETRIES = 200
+#: How many auth events a store keeps.
+EVENTS_KEPT = 10_000
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """A stored state and the version it was read at."""
+
+    state: AccountState
+    version: int
+
+
+class Store(Protocol):
+    """What every backend provides. All methods raise StoreUnavailable when the backend is down."""
+
+    async def load(self, key: str) -> Versioned | None:
+        """The record under ``key``, or None."""
+        ...
+
+    async def swap(
+        self, key: str, expected: int | None, state: AccountState | None, expires_at: float | None
+    ) -> bool:
+        """Write ``state`` (None deletes) if the stored version is ``expected`` (None: absent).
+
+        ``expires_at`` (epoch seconds) lets the backend forget the record; None keeps it.
+        Returns False when another writer got there first.
+        """
+        ...
+
+    async def keys(self, prefix: str) -> list[str]:
+        """Every key that starts with ``prefix``."""
+        ...
+
+    async def add_event(self, event: dict[str, Any]) -> None:
+        """Append an auth event (never containing a secret)."""
+        ...
+
+    async def events(self, username: str | None, limit: int) -> list[dict[str, Any]]:
+        """Recent events, newest first, optionally for one username."""
+        ...
+
+    async def put_token_owner(self, digest: str, username: str, expires_at: float) -> None:
+        """Remember who a refresh token (by its hash) belongs to, until ``expires_at``."""
+        ...
+
+    async def token_owner(self, digest: str, now: float) -> str | None:
+        """Who the refresh token with this hash belongs to, if remembered and not expired."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable unless the backend answers."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+def encode_state(state: AccountState) -> str:
+    """The stored text of a state."""
+    return json.dumps(state.to_json(), separators=(",", ":"))
+
+
+def decode_state(text: str | bytes) -> AccountState:
+    """Inverse of :func:`encode_state`."""
+    return AccountState.from_json(json.loads(text))
+
+
+async def update(
+    store: Store,
+    key: str,
+    change: Callable[[AccountState], tuple[T, AccountState]],
+    expires: Callable[[AccountState], float | None],
+) -> T:
+    """Apply ``change`` to the state under ``key`` atomically (optimistic compare-and-swap).
+
+    ``change`` is pure and may run several times; its last result is returned. An unchanged state
+    is not written. An empty state is deleted.
+    """
+    for _ in range(MAX_SWAP_RETRIES):
+        record = await store.load(key)
+        before = record.state if record else AccountState()
+        result, after = change(before)
+        if after == before:
+            return result
+        version = record.version if record else None
+        if record is None and after == AccountState():
+            return result
+        target = None if after == AccountState() else after
+        if await store.swap(key, version, target, expires(after)):
+            return result
+    raise StoreUnavailable("The lockout store is too contended; try again.")

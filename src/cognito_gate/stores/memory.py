@@ -1,0 +1,73 @@
+"""``memory://``: one process, nothing kept across restarts. For tests and a single dev process."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any
+
+from cognito_gate.policy import AccountState
+from cognito_gate.stores.base import EVENTS_KEPT, Versioned
+
+
+class MemoryStore:
+    """A dict of versioned states. Safe within one event loop (no await between read and write)."""
+
+    def __init__(self, clock: Any = time.time) -> None:
+        self._records: dict[str, tuple[int, AccountState, float | None]] = {}
+        self._events: deque[dict[str, Any]] = deque(maxlen=EVENTS_KEPT)
+        self._owners: dict[str, tuple[str, float]] = {}
+        self._clock = clock
+
+    async def load(self, key: str) -> Versioned | None:
+        entry = self._records.get(key)
+        if entry is None:
+            return None
+        version, state, expires_at = entry
+        if expires_at is not None and expires_at <= self._clock():
+            del self._records[key]
+            return None
+        return Versioned(state, version)
+
+    async def swap(
+        self, key: str, expected: int | None, state: AccountState | None, expires_at: float | None
+    ) -> bool:
+        entry = self._records.get(key)
+        current = entry[0] if entry else None
+        if current != expected:
+            return False
+        if state is None:
+            self._records.pop(key, None)
+        else:
+            self._records[key] = ((current or 0) + 1, state, expires_at)
+        return True
+
+    async def keys(self, prefix: str) -> list[str]:
+        return sorted(k for k in self._records if k.startswith(prefix))
+
+    async def add_event(self, event: dict[str, Any]) -> None:
+        self._events.append(dict(event))
+
+    async def events(self, username: str | None, limit: int) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for event in reversed(self._events):
+            if username is None or event.get("username") == username:
+                found.append(dict(event))
+                if len(found) >= limit:
+                    break
+        return found
+
+    async def put_token_owner(self, digest: str, username: str, expires_at: float) -> None:
+        self._owners[digest] = (username, expires_at)
+
+    async def token_owner(self, digest: str, now: float) -> str | None:
+        entry = self._owners.get(digest)
+        if entry is None or entry[1] <= now:
+            return None
+        return entry[0]
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
