@@ -92,9 +92,18 @@ class Settings(BaseSettings):
     @field_validator("store")
     @classmethod
     def _store_scheme(cls, value: str) -> str:
-        schemes = ("memory://", "sqlite:///", "redis://", "rediss://", "postgresql://", "postgres://")
+        schemes = (
+            "memory://",
+            "sqlite:///",
+            "redis://",
+            "rediss://",
+            "postgresql://",
+            "postgres://",
+        )
         if not value.startswith(schemes):
-            raise ValueError("expected memory://, sqlite:///PATH, redis://HOST:PORT/DB or postgresql://...")
+            raise ValueError(
+                "expected memory://, sqlite:///PATH, redis://HOST:PORT/DB or postgresql://..."
+            )
         return value
 
     @field_validator("cognito_endpoint")

@@ -8,6 +8,7 @@ admin lock), ``user\\x1f{name}\\x1f{ip}`` (the counters in ``user+ip`` scope) an
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -21,9 +22,6 @@ from typing import Any
 from cognito_gate import errors as e
 from cognito_gate.cognito.idp import Challenge, ClientContext, CognitoError, CognitoIdp, Tokens
 from cognito_gate.config import Settings
-from cognito_gate.metrics import Metrics
-from cognito_gate.policy import AccountState, LockoutPolicy, Outcome, Verdict, account_policy
-from cognito_gate.policy import address_policy as make_address_policy
 from cognito_gate.doctor import (
     Finding,
     check_client,
@@ -31,6 +29,9 @@ from cognito_gate.doctor import (
     device_remembering,
     refresh_validity,
 )
+from cognito_gate.metrics import Metrics
+from cognito_gate.policy import AccountState, LockoutPolicy, Outcome, Verdict, account_policy
+from cognito_gate.policy import address_policy as make_address_policy
 from cognito_gate.stores import Store, open_store, update
 
 logger = logging.getLogger("cognito_gate.gate")
@@ -86,7 +87,9 @@ class AccountStatus:
         """The camelCase body of ``GET /admin/accounts/{username}``."""
         until = None
         if self.locked_until is not None:
-            until = datetime.fromtimestamp(self.locked_until, UTC).isoformat().replace("+00:00", "Z")
+            until = (
+                datetime.fromtimestamp(self.locked_until, UTC).isoformat().replace("+00:00", "Z")
+            )
         return {
             "username": self.username,
             "failures": self.failures,
@@ -171,10 +174,14 @@ class Gate:
                 " COGNITO_GATE_USER_POOL_ID, COGNITO_GATE_CLIENT_ID, COGNITO_GATE_REGION and the"
                 " gateway's AWS credentials (cognito-idp:DescribeUserPool, DescribeUserPoolClient)"
             ) from None
-        self.case_sensitive = bool((pool.get("UsernameConfiguration") or {}).get("CaseSensitive", True))
+        self.case_sensitive = bool(
+            (pool.get("UsernameConfiguration") or {}).get("CaseSensitive", True)
+        )
         self.refresh_validity = refresh_validity(client)
         self.device_remembering = device_remembering(pool)
-        self.findings = check_pool(pool, self.idp.client_id) + check_client(client, self.idp.client_id)
+        self.findings = check_pool(pool, self.idp.client_id) + check_client(
+            client, self.idp.client_id
+        )
         await self.store.ping()
         self._started = True
 
@@ -235,7 +242,9 @@ class Gate:
             return e.InvalidCredentials()
         return e.AccountLocked(retry_after=None if verdict.admin_only else verdict.retry_after)
 
-    async def _event(self, kind: str, name: str | None, ip: str | None, outcome: str, **more: Any) -> None:
+    async def _event(
+        self, kind: str, name: str | None, ip: str | None, outcome: str, **more: Any
+    ) -> None:
         event = {
             "time": datetime.fromtimestamp(self.clock(), UTC).isoformat().replace("+00:00", "Z"),
             "type": kind,
@@ -296,10 +305,9 @@ class Gate:
         return result  # type: ignore[no-any-return]
 
     async def _release(self, addr_key: str, reservation: str) -> None:
-        try:
+        # When the store is down, the reservation expires by itself.
+        with contextlib.suppress(e.StoreUnavailable):
             await self._record(self.address_policy, addr_key, reservation, Outcome.NEUTRAL)
-        except e.StoreUnavailable:
-            pass  # the reservation expires by itself
 
     async def _settle(
         self,
@@ -326,7 +334,9 @@ class Gate:
         await self._event(kind, name, client.ip, "locked", reason=verdict.reason)
         raise self._refusal(verdict)
 
-    async def login(self, username: str, password: str, client: ClientContext) -> TokenAnswer | Challenge:
+    async def login(
+        self, username: str, password: str, client: ClientContext
+    ) -> TokenAnswer | Challenge:
         """One login attempt under the policy."""
         name = self.normalize(username)
         if not password or len(password) > 256:
@@ -357,7 +367,9 @@ class Gate:
             "challenge",
             name,
             context,
-            lambda hash_name: self.idp.respond(name, challenge, session, answers, context, hash_name),
+            lambda hash_name: self.idp.respond(
+                name, challenge, session, answers, context, hash_name
+            ),
         )
         return await self._answer(name, result, None)
 

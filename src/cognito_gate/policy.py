@@ -62,7 +62,8 @@ class AccountState:
         failures = data.get("f") or []
         pending = data.get("p") or []
         locked_until = data.get("u")
-        assert isinstance(failures, list) and isinstance(pending, list)
+        assert isinstance(failures, list)
+        assert isinstance(pending, list)
         return cls(
             failures=tuple(float(t) for t in failures),
             pending=tuple((str(p[0]), float(p[1])) for p in pending),
@@ -129,7 +130,9 @@ class LockoutPolicy:
         room = math.log(self.max_lockout_seconds / self.lockout_seconds)
         if exponent * math.log(self.backoff_multiplier) >= room:
             return self.max_lockout_seconds
-        return min(self.max_lockout_seconds, self.lockout_seconds * self.backoff_multiplier**exponent)
+        return min(
+            self.max_lockout_seconds, self.lockout_seconds * self.backoff_multiplier**exponent
+        )
 
     def current(self, state: AccountState, now: float) -> AccountState:
         """Drop what time has made irrelevant: old failures, expired reservations, stale history."""

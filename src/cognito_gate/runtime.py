@@ -78,7 +78,7 @@ def summary(runtime: Runtime) -> list[str]:
         f"  demo page    : {url}/",
         "try it:",
         f"  curl -s {url}/auth/login -H 'content-type: application/json' \\",
-        "       -d '{\"username\": \"demo\", \"password\": \"Demo-passw0rd!\"}'",
+        '       -d \'{"username": "demo", "password": "Demo-passw0rd!"}\'',
     ]
     if s.admin_token is None:
         lines.append("  admin API off (set COGNITO_GATE_ADMIN_TOKEN to enable /admin/*)")

@@ -40,7 +40,9 @@ def _from_gate_error(error: e.GateError) -> JSONResponse:
         return cognito_error("NotAuthorizedException", "Invalid Refresh Token")
     if isinstance(error, e.InvalidRequest):
         return cognito_error("InvalidParameterException", error.message)
-    return cognito_error("InternalErrorException", "Cognito is unavailable through the gateway.", 503)
+    return cognito_error(
+        "InternalErrorException", "Cognito is unavailable through the gateway.", 503
+    )
 
 
 def _parse(raw: bytes) -> dict[str, Any]:
@@ -78,7 +80,9 @@ def cognito_proxy_router(gate: Gate) -> APIRouter:
             await gate.start()
             body = _parse(await request.body())
             if body.get("ClientId") != gate.idp.client_id:
-                return cognito_error("ResourceNotFoundException", "User pool client does not exist.")
+                return cognito_error(
+                    "ResourceNotFoundException", "User pool client does not exist."
+                )
             if operation == "InitiateAuth":
                 if body.get("AuthFlow") not in REFRESH_FLOWS:
                     return cognito_error(

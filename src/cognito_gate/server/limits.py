@@ -54,7 +54,10 @@ class BodyLimit:
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps(
-            {"error": "payload_too_large", "message": "The request body is too large (limit 64 KiB)."}
+            {
+                "error": "payload_too_large",
+                "message": "The request body is too large (limit 64 KiB).",
+            }
         ).encode()
         await send(
             {

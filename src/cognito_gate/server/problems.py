@@ -80,7 +80,7 @@ class GateRoute(APIRoute):
         async def route(request: Request) -> Response:
             try:
                 return await handler(request)
-            except Exception as exc:  # noqa: BLE001 - every error gets the API's shape
+            except Exception as exc:
                 return to_response(exc)
 
         return route

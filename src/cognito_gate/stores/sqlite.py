@@ -134,7 +134,9 @@ class SqliteStore:
         now = self._clock()
 
         def work(db: sqlite3.Connection) -> None:
-            db.execute("DELETE FROM gate_state WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,))
+            db.execute(
+                "DELETE FROM gate_state WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)
+            )
             db.execute("DELETE FROM gate_token_owners WHERE expires_at <= ?", (now,))
             db.execute(
                 "DELETE FROM gate_events WHERE id <= (SELECT MAX(id) FROM gate_events) - ?",

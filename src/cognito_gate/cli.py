@@ -1,0 +1,234 @@
+"""The ``cognito-gate`` command: ``serve``, ``doctor``, ``status``, ``unlock``, ``lock`` for operators,
+and ``login``, ``session``, ``token``, ``logout`` for users (from ``cognito_gate.client.cli``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import httpx
+import typer
+
+from cognito_gate.cognito.idp import CognitoIdp
+from cognito_gate.cognito.local import EMULATOR_CREDENTIALS, REGION
+from cognito_gate.config import Settings, load_settings
+from cognito_gate.errors import ConfigError, GateError
+from cognito_gate.gate import Gate
+from cognito_gate.stores import open_store
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="cognito-gate",
+    help="A login gateway for AWS Cognito with a lockout policy you configure.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="TOML file of settings (environment variables win).", exists=False
+    ),
+]
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one line to stderr and exit."""
+    typer.echo(f"cognito-gate: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def settings_or_exit(config: Path | None, **overrides: Any) -> Settings:
+    """Load settings; a bad value stops here with one line naming it."""
+    try:
+        return load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        fail(exc.message)
+        raise  # unreachable: fail() exits
+
+
+def run(coro: Awaitable[T]) -> T:
+    """Run a coroutine, turning gateway errors into one line."""
+    try:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    except GateError as exc:
+        fail(exc.message, 1)
+        raise
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Listen address (COGNITO_GATE_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (COGNITO_GATE_PORT).")] = None,
+) -> None:
+    """Start the gateway (the embedded emulator when no user pool is configured)."""
+    import uvicorn
+
+    from cognito_gate.runtime import build_runtime, summary
+    from cognito_gate.server.app import create_app
+
+    settings = settings_or_exit(config, host=host, port=port)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    runtime = build_runtime(settings)
+    try:
+        run(runtime.gate.start())
+    except typer.Exit:
+        if runtime.emulator is not None:
+            runtime.emulator.stop()
+        raise
+    for line in summary(runtime):
+        typer.echo(line)
+    for finding in runtime.gate.findings:
+        if finding.severity != "info":
+            typer.echo(f"warning: {finding.line()}", err=True)
+    uvicorn.run(
+        create_app(runtime=runtime), host=settings.host, port=settings.port, log_level="info"
+    )
+
+
+@app.command()
+def doctor(config: ConfigOption = None) -> None:
+    """Read the pool and every app client; report each way around the gate, with its fix."""
+    from cognito_gate.doctor import diagnose
+    from cognito_gate.runtime import build_runtime
+
+    settings = settings_or_exit(config)
+    runtime = build_runtime(settings)
+    try:
+        findings = run(diagnose(runtime.gate.idp))
+    finally:
+        if runtime.emulator is not None:
+            runtime.emulator.stop()
+    where = "embedded emulator pool" if runtime.pool else settings.user_pool_id
+    typer.echo(f"doctor: {where} ({runtime.gate.idp.user_pool_id})")
+    for finding in findings:
+        typer.echo(f"  {finding.line()}")
+    errors = sum(f.severity == "error" for f in findings)
+    typer.echo(f"{errors} error(s), {sum(f.severity == 'warning' for f in findings)} warning(s)")
+    raise typer.Exit(1 if errors else 0)
+
+
+# -- operators: account status and unlock -----------------------------------------------------------
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="A running gateway: use its admin API (COGNITO_GATE_ADMIN_TOKEN) instead of the store.",
+    ),
+]
+
+
+def _offline_gate(settings: Settings) -> Gate:
+    """A gate over the store alone, for status/unlock without a running gateway."""
+    if settings.store.startswith("memory://"):
+        fail("the memory:// store lives inside the gateway process: use --url URL")
+    if settings.embedded:
+        idp = CognitoIdp(
+            user_pool_id="embedded",
+            client_id="embedded",
+            region=REGION,
+            endpoint="http://127.0.0.1:9",
+            credentials=EMULATOR_CREDENTIALS,
+        )
+        # The embedded pool is case-insensitive; nothing here calls Cognito.
+        return Gate(settings, idp=idp, store=open_store(settings.store), case_sensitive=False)
+    return Gate.from_settings(settings)
+
+
+def _admin(settings: Settings, url: str, method: str, path: str) -> httpx.Response:
+    if settings.admin_token is None:
+        fail("set COGNITO_GATE_ADMIN_TOKEN to the gateway's admin token")
+    token = settings.admin_token.get_secret_value() if settings.admin_token else ""
+    try:
+        response = httpx.request(
+            method, url.rstrip("/") + path, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach {url} ({type(exc).__name__})", 1)
+        raise
+    if response.status_code >= 400 and response.status_code != 404:
+        fail(f"{response.status_code} {response.json().get('message', '')}", 1)
+    return response
+
+
+def _quote(name: str) -> str:
+    return urllib.parse.quote(name, safe="")
+
+
+async def _with_gate(settings: Settings, work: Callable[[Gate], Awaitable[T]]) -> T:
+    gate = _offline_gate(settings)
+    if not settings.embedded:
+        await gate.start()
+    try:
+        return await work(gate)
+    finally:
+        await gate.close()
+
+
+@app.command()
+def status(name: str, config: ConfigOption = None, url: UrlOption = None) -> None:
+    """Show an account's failures, lockout and locks."""
+    settings = settings_or_exit(config)
+    if url:
+        response = _admin(settings, url, "GET", f"/admin/accounts/{_quote(name)}")
+        found = None if response.status_code == 404 else response.json()
+    else:
+        result = run(_with_gate(settings, lambda gate: gate.status(name)))
+        found = None if result is None else result.to_json()
+    if found is None:
+        typer.echo(f"{name}: nothing recorded (no failures, not locked)")
+        return
+    typer.echo(json.dumps(found, indent=2))
+
+
+@app.command()
+def unlock(name: str, config: ConfigOption = None, url: UrlOption = None) -> None:
+    """Clear an account's failures, lockouts and locks."""
+    settings = settings_or_exit(config)
+    if url:
+        _admin(settings, url, "POST", f"/admin/accounts/{_quote(name)}/unlock")
+    else:
+        run(_with_gate(settings, lambda gate: gate.unlock(name)))
+    typer.echo(f"{name}: unlocked")
+
+
+@app.command()
+def lock(name: str, config: ConfigOption = None, url: UrlOption = None) -> None:
+    """Lock an account until an admin unlocks it (login and refresh refused)."""
+    settings = settings_or_exit(config)
+    if url:
+        _admin(settings, url, "POST", f"/admin/accounts/{_quote(name)}/lock")
+    else:
+        run(_with_gate(settings, lambda gate: gate.lock(name)))
+    typer.echo(f"{name}: locked")
+
+
+def _register_client_commands() -> None:
+    try:
+        from cognito_gate.client.cli import register
+    except ImportError:  # pragma: no cover - the client half is part of the package
+        return
+    register(app)
+
+
+_register_client_commands()
+
+
+def main() -> None:
+    """Entry point of the ``cognito-gate`` script."""
+    app(prog_name="cognito-gate")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
