@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -24,6 +25,21 @@ from cognito_gate.errors import GateError
 from cognito_gate.policy import Outcome
 
 T = TypeVar("T")
+
+
+class _NoWireDebug(logging.Filter):
+    """botocore logs request and response bodies at DEBUG: passwords, tokens, secret hashes.
+
+    Those records are dropped, whatever level the application sets, so that turning on DEBUG
+    logging can never write a credential to a log.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+for _name in ("botocore.endpoint", "botocore.parsers", "botocore.hooks", "botocore.auth"):
+    logging.getLogger(_name).addFilter(_NoWireDebug())
 
 #: Request headers never forwarded to Cognito in ContextData: they carry secrets.
 PRIVATE_HEADERS = frozenset(
