@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +26,10 @@ class Tokens:
 def log_in(pool: LocalPool, username: str | None = None, password: str | None = None) -> Tokens:
     """ADMIN_USER_PASSWORD_AUTH on the emulator, as the gateway does."""
     idp = emulator_client(pool.endpoint, pool.region)
-    params = {"USERNAME": username or pool.demo_username, "PASSWORD": password or pool.demo_password}
+    params = {
+        "USERNAME": username or pool.demo_username,
+        "PASSWORD": password or pool.demo_password,
+    }
     if pool.client_secret:
         from cognito_gate.client.wire import secret_hash
 
@@ -72,7 +74,7 @@ class RefreshCounter:
 
 
 @pytest.fixture
-def refresh_counter(monkeypatch: pytest.MonkeyPatch) -> Iterator[RefreshCounter]:
+def refresh_counter(monkeypatch: pytest.MonkeyPatch) -> RefreshCounter:
     """Wraps moto's InitiateAuth handler: every refresh the emulator serves is recorded."""
     import json
 
@@ -88,4 +90,28 @@ def refresh_counter(monkeypatch: pytest.MonkeyPatch) -> Iterator[RefreshCounter]
         return original(self)
 
     monkeypatch.setattr(CognitoIdpResponse, "initiate_auth", counting)
-    yield counter
+    return counter
+
+
+def user_for(
+    pool: LocalPool,
+    tokens: Tokens,
+    clock: FakeClock,
+    storage: Any = None,
+    **options: Any,
+) -> Any:
+    """``setup_session`` with the emulator's tokens, refreshing at the emulator."""
+    from cognito_gate.client import MemoryStorage, setup_session
+
+    return setup_session(
+        options.pop("username", tokens.username),
+        tokens.access_token,
+        tokens.id_token,
+        tokens.refresh_token,
+        pool.user_pool_id,
+        pool.client_id,
+        storage=storage if storage is not None else MemoryStorage(),
+        endpoint=pool.endpoint,
+        clock=clock,
+        **options,
+    )
