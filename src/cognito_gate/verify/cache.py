@@ -1,0 +1,61 @@
+"""Tokens already verified, so a token presented again costs a dict lookup instead of RSA.
+
+Keyed by the exact token string: the same bytes always get the same answer. What is stored is
+the claims and the window ``[valid_from, valid_until)`` the checks allowed, and that window is
+checked against the clock on every hit, so an expired token is refused however recently it was
+verified. The bound evicts the least recently used token.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from contextlib import suppress
+from typing import Any
+
+DEFAULT_CACHE_SIZE = 10_000
+
+_Entry = tuple[dict[str, Any], float, float]
+
+
+class VerifiedTokenCache:
+    """A bounded LRU of verified tokens; every operation is one GIL-atomic step or tolerant."""
+
+    def __init__(self, max_size: int = DEFAULT_CACHE_SIZE) -> None:
+        if max_size < 1:
+            raise ValueError("max_size must be at least 1")
+        self.max_size = max_size
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._get = self._entries.get
+        self._touch = self._entries.move_to_end
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, token: str, now: float) -> dict[str, Any] | None:
+        """The claims of ``token`` if it was verified and ``now`` is inside its window."""
+        entry = self._get(token)
+        if entry is None:
+            return None
+        claims, valid_from, valid_until = entry
+        if valid_from <= now < valid_until:
+            with suppress(KeyError):  # evicted by another thread just now; the answer stands
+                self._touch(token)
+            return claims
+        self._entries.pop(token, None)  # out of its window: verify afresh, to say why
+        return None
+
+    def put(
+        self, token: str, claims: dict[str, Any], valid_from: float, valid_until: float
+    ) -> None:
+        """Remember a verified token; evict the least recently used beyond the bound."""
+        entries = self._entries
+        entries[token] = (claims, valid_from, valid_until)
+        while len(entries) > self.max_size:
+            try:
+                entries.popitem(last=False)
+            except KeyError:  # emptied by other threads meanwhile
+                break
+
+    def clear(self) -> None:
+        """Forget every token."""
+        self._entries.clear()
