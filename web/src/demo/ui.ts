@@ -316,6 +316,7 @@ export function startDemo(adapter: AmplifyAdapter): void {
     /** Calls Amplify's own session function (it refreshes when expired). */
     amplifySession: () => adapter.session(),
     refresh: () => adapter.refresh(),
+    refreshToken: () => adapter.refreshToken(),
   };
   (window as unknown as { cognitoGate: typeof hook }).cognitoGate = hook;
 }
@@ -340,6 +341,8 @@ function showWarnings(config: GateConfig): void {
     list.append(item);
   }
   for (const text of config.warnings ?? []) {
+    // The page explains device remembering itself, in more words; don't say it twice.
+    if (config.deviceRemembering && /remember(s|ing)? (user )?devices?/i.test(text)) continue;
     const item = document.createElement("li");
     item.textContent = text;
     list.append(item);
