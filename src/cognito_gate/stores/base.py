@@ -8,8 +8,12 @@ written once above them, gives every backend the same semantics.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import Callable
+import random
+import weakref
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -88,6 +92,34 @@ def decode_state(text: str | bytes) -> AccountState:
     return AccountState.from_json(json.loads(text))
 
 
+class _KeyLocks:
+    """One asyncio lock per (store, key) in flight, so that updates of one key inside one process
+    queue up instead of racing; the compare-and-swap still settles races between processes."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakKeyDictionary[object, dict[str, tuple[asyncio.Lock, int]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @contextlib.asynccontextmanager
+    async def hold(self, store: object, key: str) -> AsyncIterator[None]:
+        locks = self._locks.setdefault(store, {})
+        lock, users = locks.get(key, (asyncio.Lock(), 0))
+        locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = locks[key]
+            if users == 1:
+                del locks[key]
+            else:
+                locks[key] = (lock, users - 1)
+
+
+_KEY_LOCKS = _KeyLocks()
+
+
 async def update(
     store: Store,
     key: str,
@@ -99,7 +131,20 @@ async def update(
     ``change`` is pure and may run several times; its last result is returned. An unchanged state
     is not written. An empty state is deleted.
     """
-    for _ in range(MAX_SWAP_RETRIES):
+    async with _KEY_LOCKS.hold(store, key):
+        return await _update(store, key, change, expires)
+
+
+async def _update(
+    store: Store,
+    key: str,
+    change: Callable[[AccountState], tuple[T, AccountState]],
+    expires: Callable[[AccountState], float | None],
+) -> T:
+    for attempt in range(MAX_SWAP_RETRIES):
+        if attempt:
+            # Another process won the race: back off a little, with jitter, and read again.
+            await asyncio.sleep(random.uniform(0, 0.001 * min(attempt, 20)))
         record = await store.load(key)
         before = record.state if record else AccountState()
         result, after = change(before)

@@ -1,0 +1,175 @@
+"""Every store test runs on every backend the build has."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from cognito_gate.errors import ConfigError, StoreUnavailable
+from cognito_gate.policy import AccountState, LockoutPolicy, Outcome
+from cognito_gate.stores import Store, open_store, update
+
+pytestmark = pytest.mark.anyio
+T0 = 1_800_000_000.0
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path}/gate.db"
+    opened = open_store(url, clock=lambda: T0)
+    yield opened
+    await opened.close()
+
+
+async def test_a_missing_key_loads_as_none(store: Store) -> None:
+    assert await store.load("user\x1fnobody") is None
+
+
+async def test_swap_writes_only_over_the_expected_version(store: Store) -> None:
+    one = AccountState(lockouts=1)
+    assert await store.swap("k", None, one, None)
+    assert not await store.swap("k", None, one, None)  # someone else created it first
+    record = await store.load("k")
+    assert record is not None
+    assert record.state == one
+    two = AccountState(lockouts=2)
+    assert await store.swap("k", record.version, two, None)
+    assert not await store.swap("k", record.version, AccountState(lockouts=9), None)
+    again = await store.load("k")
+    assert again is not None
+    assert again.state == two
+    assert again.version == record.version + 1
+
+
+async def test_swapping_in_none_deletes(store: Store) -> None:
+    assert await store.swap("k", None, AccountState(lockouts=1), None)
+    record = await store.load("k")
+    assert record is not None
+    assert await store.swap("k", record.version, None, None)
+    assert await store.load("k") is None
+
+
+async def test_expired_records_are_forgotten(store: Store) -> None:
+    assert await store.swap("old", None, AccountState(lockouts=1), T0 - 1)
+    assert await store.swap("new", None, AccountState(lockouts=1), T0 + 1)
+    assert await store.load("old") is None
+    assert await store.load("new") is not None
+
+
+async def test_keys_by_prefix_treat_like_wildcards_literally(store: Store) -> None:
+    for key in ("user\x1fa_b", "user\x1fa_b\x1f1.2.3.4", "user\x1faxb", "user\x1fa%"):
+        assert await store.swap(key, None, AccountState(lockouts=1), None)
+    assert await store.keys("user\x1fa_b") == ["user\x1fa_b", "user\x1fa_b\x1f1.2.3.4"]
+    assert await store.keys("user\x1fa%") == ["user\x1fa%"]
+
+
+async def test_update_applies_the_pure_policy_atomically(store: Store) -> None:
+    policy = LockoutPolicy(max_attempts=3)
+
+    async def attempt(i: int) -> bool:
+        verdict = await update(
+            store, "k", lambda s: policy.admit(s, T0, f"r{i}"), policy.expires_at
+        )
+        return verdict.allowed
+
+    admitted = await asyncio.gather(*(attempt(i) for i in range(50)))
+    assert sum(admitted) == 3
+    record = await store.load("k")
+    assert record is not None
+    assert len(record.state.pending) == 3
+
+
+async def test_events_are_kept_newest_first_and_filtered_by_user(store: Store) -> None:
+    for i in range(5):
+        await store.add_event({"type": "login", "username": "a" if i % 2 else "b", "n": i})
+    assert [e["n"] for e in await store.events(None, 3)] == [4, 3, 2]
+    assert [e["n"] for e in await store.events("a", 10)] == [3, 1]
+
+
+async def test_token_owners_expire(store: Store) -> None:
+    await store.put_token_owner("digest", "alice", T0 + 10)
+    assert await store.token_owner("digest", T0) == "alice"
+    assert await store.token_owner("digest", T0 + 10) is None
+    assert await store.token_owner("other", T0) is None
+
+
+async def test_ping_answers(store: Store) -> None:
+    await store.ping()
+
+
+def _hammer(url: str, reservations: int, queue: multiprocessing.Queue[int]) -> None:
+    policy = LockoutPolicy(max_attempts=7, reservation_seconds=3600)
+
+    async def run() -> int:
+        store = open_store(url, clock=lambda: T0)
+        admitted = 0
+        for i in range(reservations):
+            verdict = await update(
+                store,
+                "shared",
+                lambda s, i=i: policy.admit(s, T0, f"{id(store)}-{i}"),
+                policy.expires_at,
+            )
+            admitted += verdict.allowed
+        await store.close()
+        return admitted
+
+    queue.put(asyncio.run(run()))
+
+
+def test_sqlite_processes_sharing_one_file_never_over_admit(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/shared.db"
+    ctx = multiprocessing.get_context("spawn")
+    queue: multiprocessing.Queue[int] = ctx.Queue()
+    procs = [ctx.Process(target=_hammer, args=(url, 20, queue)) for _ in range(4)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(60)
+        assert proc.exitcode == 0
+    assert sum(queue.get() for _ in procs) == 7
+
+
+async def test_an_unreachable_sqlite_file_is_a_503_not_a_crash(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    store = open_store(f"sqlite:///{blocker}/gate.db")
+    with pytest.raises(StoreUnavailable):
+        await store.load("k")
+    with pytest.raises(StoreUnavailable):
+        await store.ping()
+
+
+async def test_a_successful_outcome_deletes_the_record(store: Store) -> None:
+    policy = LockoutPolicy()
+    await update(store, "k", lambda s: policy.admit(s, T0, "r"), policy.expires_at)
+    await update(
+        store,
+        "k",
+        lambda s: (None, policy.record(s, T0, "r", Outcome.SUCCESS).state),
+        policy.expires_at,
+    )
+    assert await store.load("k") is None
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("redis://localhost:6379/0", "redis"),
+        ("postgresql://localhost/test", "postgres"),
+        ("sqlite:///", "needs a path"),
+        ("ftp://x", "expected memory://"),
+    ],
+)
+def test_unsupported_store_urls_name_the_fix(url: str, needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        open_store(url)
