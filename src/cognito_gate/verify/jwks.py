@@ -1,9 +1,10 @@
 """The JWKS: fetched once, parsed into ready RSA keys, refetched only for an unknown ``kid``.
 
-A refetch happens at most once per ``refetch_interval`` per JWKS URI. Inside that interval an
-unknown ``kid`` fails fast (:class:`JwksRefetchTooSoon`) instead of waiting, so a flood of forged
-``kid`` values costs one fetch per interval and no stalled requests. Threads that need the same
-refetch wait for the one fetch in flight instead of starting their own.
+A fetch for an unknown ``kid`` happens at most once per ``refetch_interval`` per JWKS URI (the
+penalty box). Inside that interval an unknown ``kid`` fails fast (:class:`JwksRefetchTooSoon`)
+instead of waiting, so a flood of forged ``kid`` values costs one fetch per interval and stalls
+no request. Threads that need the same refetch wait for the one fetch in flight instead of
+starting their own. ``hydrate`` (start-up) and ``load`` do not arm the penalty box.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def _b64url_uint(value: object, name: str) -> int:
     if not isinstance(value, str) or not value:
         raise ValueError(f"'{name}' is not a base64url string")
     try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise ValueError(f"'{name}' is not base64url") from None
     return int.from_bytes(raw, "big")
@@ -181,7 +182,7 @@ class JwksCache:
         """Fetch now unless already loaded, whatever the penalty box says (start-up)."""
         with self._lock:
             if not self._loaded:
-                self._fetch()
+                self._fetch(arm=False)
 
     def key_for(self, kid: str) -> RSAPublicKey:
         """The key for ``kid``, refetching the JWKS if allowed; the slow path of verification."""
@@ -204,7 +205,7 @@ class JwksCache:
                     f"kid {shown(kid)} is not in the JWKS of {self.uri}, which was fetched "
                     f"{now - self._last_fetch:.1f}s ago; next refetch allowed in {wait:.1f}s"
                 )
-            self._fetch()
+            self._fetch(arm=True)
         key = self.keys.get(kid)
         if key is not None:
             return key
@@ -213,9 +214,10 @@ class JwksCache:
             raise InvalidJwk(f"the JWK for kid {shown(kid)} cannot verify RS256: {unusable}")
         raise KidNotFound(f"kid {shown(kid)} is not in the JWKS of {self.uri}, even refetched")
 
-    def _fetch(self) -> None:
-        """Fetch and install (the caller holds the lock); the attempt arms the penalty box."""
-        self._last_fetch = self._clock()
+    def _fetch(self, *, arm: bool) -> None:
+        """Fetch and install (the caller holds the lock); ``arm`` starts the penalty box."""
+        if arm:
+            self._last_fetch = self._clock()
         self.fetches += 1
         try:
             document = self._fetcher(self.uri)

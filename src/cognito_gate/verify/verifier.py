@@ -219,7 +219,8 @@ class CognitoJwtVerifier:
         try:
             return self._verify(token)
         except _KeysNeeded as need:
-            need.jwks.key_for(need.kid)
+            missing = need  # fetched outside the except block, so errors don't chain to it
+        missing.jwks.key_for(missing.kid)
         return self._verify(token)
 
     async def averify(self, token: str) -> Claims:
@@ -234,7 +235,8 @@ class CognitoJwtVerifier:
         try:
             return self._verify(token)
         except _KeysNeeded as need:
-            await anyio.to_thread.run_sync(need.jwks.key_for, need.kid)
+            missing = need
+        await anyio.to_thread.run_sync(missing.jwks.key_for, missing.kid)
         return self._verify(token)
 
     def hydrate(self) -> None:
