@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -21,6 +22,7 @@ from cognito_gate.policy import AccountState
 from cognito_gate.stores.base import EVENTS_KEPT, Versioned, decode_state, encode_state
 
 T = TypeVar("T")
+logger = logging.getLogger("cognito_gate.stores")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS gate_state (
@@ -76,9 +78,8 @@ class SqliteStore:
                     if self._conn is not None:
                         self._conn.close()
                         self._conn = None
-                    raise StoreUnavailable(
-                        f"The lockout store is unavailable ({type(exc).__name__})."
-                    ) from exc
+                    logger.warning("sqlite store %s: %s", self.path, type(exc).__name__)
+                    raise StoreUnavailable("The lockout store is unavailable.") from exc
 
         return await asyncio.to_thread(call)
 
