@@ -380,3 +380,25 @@ async def test_cors_only_for_configured_origins_and_browser_paths(
     assert "access-control-allow-origin" not in stranger.headers
     admin = await api.client().options("/admin/events", headers=preflight)
     assert "access-control-allow-origin" not in admin.headers
+
+
+async def test_me_answers_the_verified_claims_of_the_access_token(
+    api_factory: ApiFactory, pool: LocalPool
+) -> None:
+    api = api_factory()
+    tokens = (await api.login("demo", PASSWORD)).json()
+    me = await api.client().get(
+        "/auth/me", headers={"Authorization": f"Bearer {tokens['accessToken']}"}
+    )
+    assert me.status_code == 200
+    assert me.json()["username"] == "demo"
+    assert me.json()["client_id"] == pool.client_id
+    for header in (
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": f"Bearer {tokens['idToken']}"},
+    ):
+        refused = await api.client().get("/auth/me", headers=header)
+        assert refused.status_code == 401
+        assert refused.json()["error"] == "invalid_token"
+        assert tokens["idToken"] not in refused.text

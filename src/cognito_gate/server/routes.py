@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from cognito_gate import errors as e
@@ -14,6 +14,8 @@ from cognito_gate.gate import Gate, TokenAnswer
 from cognito_gate.server.deps import bearer, client_context, require_admin
 from cognito_gate.server.problems import GateRoute
 from cognito_gate.server.schemas import ChallengeBody, LoginBody, LogoutBody, RefreshBody
+from cognito_gate.verify import Claims, CognitoJwtVerifier
+from cognito_gate.verify.fastapi import bearer_claims
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -30,9 +32,25 @@ def _answer(result: TokenAnswer | Challenge) -> JSONResponse:
     return JSONResponse(body, headers=NO_STORE)
 
 
+def access_verifier(gate: Gate) -> CognitoJwtVerifier:
+    """Verifies the pool's access tokens for this app client (JWKS from the endpoint if set)."""
+    idp = gate.idp
+    jwks_uri = None
+    if idp.endpoint:
+        jwks_uri = f"{idp.endpoint}/{idp.user_pool_id}/.well-known/jwks.json"
+    return CognitoJwtVerifier(
+        idp.user_pool_id, client_id=idp.client_id, token_use="access", jwks_uri=jwks_uri
+    )
+
+
 def auth_router(gate: Gate) -> APIRouter:
-    """``/auth/*``: login, challenge, refresh, logout, config."""
+    """``/auth/*``: login, challenge, refresh, logout, config, me."""
     router = APIRouter(prefix="/auth", route_class=GateRoute, tags=["auth"])
+    verified = bearer_claims(access_verifier(gate))
+
+    @router.get("/me")
+    async def me(claims: Claims = Depends(verified)) -> Claims:
+        return claims
 
     @router.post("/login")
     async def login(body: LoginBody, request: Request) -> JSONResponse:
