@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint typecheck web chromium bench clean
+.PHONY: run test lint typecheck web node chromium bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,18 @@ chromium:
 	  echo "installing Debian's chromium (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-web:
-	@echo "web: nothing to build yet"
+# The browser half: npm packages (from the lock file) and the esbuild bundles in web/dist.
+web/node_modules/.installed: web/package.json web/package-lock.json | node
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+web: web/node_modules/.installed
+	cd web && npm run --silent build
+
+node:
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing Debian's nodejs and npm (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 
 clean:
 	rm -rf $(VENV) .cognito-gate .pytest_cache .mypy_cache .ruff_cache

@@ -28,6 +28,8 @@ ENV_PREFIX = "COGNITO_GATE_"
 _POOL_ID = re.compile(r"^(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)_[0-9A-Za-z]+$")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: The embedded default's demo user logs in with this unless COGNITO_GATE_DEMO_PASSWORD says otherwise.
+DEFAULT_DEMO_PASSWORD = "Demo-passw0rd!"
 
 
 def _split_commas(value: Any) -> Any:
@@ -67,7 +69,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
 
-    demo_password: SecretStr = SecretStr("Demo-passw0rd!")
+    demo_password: SecretStr = SecretStr(DEFAULT_DEMO_PASSWORD)
 
     @field_validator("trusted_proxies", "cors_origins", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from cognito_gate.cognito.local import (
     LocalPool,
     provision_pool,
 )
-from cognito_gate.config import Settings
+from cognito_gate.config import DEFAULT_DEMO_PASSWORD, Settings
 from cognito_gate.gate import Gate
 
 
@@ -58,7 +59,10 @@ def summary(runtime: Runtime) -> list[str]:
     """What ``serve`` prints at start-up: where everything is and how to try it."""
     s = runtime.settings
     url = f"http://{s.host}:{s.port}"
-    lines = [f"cognito-gate listening on {url}"]
+    lines = [f"cognito-gate starting on {url}"]
+    default = s.demo_password.get_secret_value() == DEFAULT_DEMO_PASSWORD
+    shown = DEFAULT_DEMO_PASSWORD if default else "(the password in COGNITO_GATE_DEMO_PASSWORD)"
+    example = DEFAULT_DEMO_PASSWORD if default else "YOUR-DEMO-PASSWORD"
     if runtime.pool is not None:
         p = runtime.pool
         lines += [
@@ -66,8 +70,7 @@ def summary(runtime: Runtime) -> list[str]:
             f"  emulator URL : {p.endpoint}",
             f"  user pool id : {p.user_pool_id}",
             f"  client id    : {p.client_id}",
-            f"  demo user    : {p.demo_username} / (COGNITO_GATE_DEMO_PASSWORD, default"
-            " Demo-passw0rd!)",
+            f"  demo user    : {p.demo_username} / {shown}",
         ]
     else:
         lines += [f"  user pool id : {s.user_pool_id}", f"  client id    : {s.client_id}"]
@@ -78,7 +81,7 @@ def summary(runtime: Runtime) -> list[str]:
         f"  demo page    : {url}/",
         "try it:",
         f"  curl -s {url}/auth/login -H 'content-type: application/json' \\",
-        '       -d \'{"username": "demo", "password": "Demo-passw0rd!"}\'',
+        "       -d '" + json.dumps({"username": "demo", "password": example}) + "'",
     ]
     if s.admin_token is None:
         lines.append("  admin API off (set COGNITO_GATE_ADMIN_TOKEN to enable /admin/*)")

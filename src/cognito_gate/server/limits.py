@@ -79,6 +79,7 @@ class ScopedCORS:
     def __init__(self, app: ASGIApp, origins: Sequence[str], prefixes: Sequence[str]) -> None:
         self.app = app
         self.prefixes = tuple(prefixes)
+        self.enabled = bool(origins)
         self.cors = CORSMiddleware(
             app,
             allow_origins=list(origins),
@@ -89,7 +90,11 @@ class ScopedCORS:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and str(scope.get("path", "")).startswith(self.prefixes):
+        if (
+            self.enabled
+            and scope["type"] == "http"
+            and str(scope.get("path", "")).startswith(self.prefixes)
+        ):
             await self.cors(scope, receive, send)
         else:
             await self.app(scope, receive, send)
