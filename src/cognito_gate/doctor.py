@@ -37,7 +37,8 @@ class Finding:
     def line(self) -> str:
         """One line for a terminal or a log."""
         where = f" [client {self.client_id}]" if self.client_id else ""
-        return f"{self.severity.upper()}{where} {self.message} Fix: {self.fix}"
+        label = "Hint" if self.severity == "info" else "Fix"
+        return f"{self.severity.upper()}{where} {self.message} {label}: {self.fix}"
 
 
 def device_remembering(pool: dict[str, Any]) -> bool:
