@@ -77,12 +77,14 @@ class DemoPage:
     page: Page
     base_url: str
     requests: list[Request] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # uncaught exceptions in the page
+    console: list[str] = field(default_factory=list)  # console errors, for diagnosis
 
     def open(self, amplify: str) -> None:
         """Load ``/?amplify=...`` and wait until the page has configured Amplify."""
         self.page.goto(f"{self.base_url}/?amplify={amplify}")
-        assert self.page.evaluate("() => window.cognitoGate.ready") is True, self.errors
+        ready = self.page.evaluate("() => window.cognitoGate.ready")
+        assert ready is True, (self.errors, self.console)
 
     def state(self) -> str | None:
         return self.page.get_attribute("#auth-state", "data-state")
@@ -98,9 +100,6 @@ class DemoPage:
             "() => window.cognitoGate.amplifySession()"
         )
         return result
-
-    def cognito_requests(self) -> list[Request]:
-        return [r for r in self.requests if r.url == f"{self.base_url}/cognito/"]
 
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -121,11 +120,11 @@ def demo_page(browser: Browser, built_web: Path) -> Iterator[Callable[[str], Dem
         page.set_default_timeout(15_000)
         demo = DemoPage(page=page, base_url=base_url)
         page.on("request", lambda request: demo.requests.append(request))
-        page.on("pageerror", lambda exc: demo.errors.append(f"pageerror: {exc}"))
+        page.on("pageerror", lambda exc: demo.errors.append(str(exc)))
 
         def on_console(message: ConsoleMessage) -> None:
             if message.type == "error":
-                demo.errors.append(f"console: {message.text}")
+                demo.console.append(message.text)
 
         page.on("console", on_console)
         # The clock must be installed before the page's scripts run.

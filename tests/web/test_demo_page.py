@@ -75,7 +75,7 @@ def test_amplify_keeps_the_gateways_session_and_refreshes_it_through_the_gateway
     )
     expect(demo.page.locator("#me-status")).to_have_attribute("data-status", "200")
     expect(demo.page.locator("#me-claims")).to_contain_text(claims(session["accessToken"])["jti"])
-    assert demo.cognito_requests() == [], "nothing needed a refresh yet"
+    assert not [r for r in demo.requests if is_refresh(demo, amplify)(r)], "no refresh needed yet"
     demo.screenshot(f"web-signed-in-{amplify}.png")
 
     demo.page.clock.fast_forward(PAST_EXPIRY_MS)
@@ -109,6 +109,28 @@ def test_amplify_keeps_the_gateways_session_and_refreshes_it_through_the_gateway
     assert again is not None
     assert again["accessToken"] != refreshed["accessToken"]
     expect(demo.page.locator("#auth-state")).to_have_attribute("data-state", "signed-in")
+    assert demo.errors == []
+
+
+@pytest.mark.parametrize("amplify", AMPLIFY)
+def test_a_client_with_a_secret_refreshes_through_the_gateway_which_adds_secret_hash(
+    gateway_factory: Callable[..., Any],
+    secret_pool: Any,
+    demo_page: Callable[[str], DemoPage],
+    amplify: str,
+) -> None:
+    gateway = gateway_factory(secret_pool)
+    demo = demo_page(gateway.url)
+    demo.open(amplify)
+    session = signed_in(demo)
+
+    demo.page.clock.fast_forward(PAST_EXPIRY_MS)
+    with demo.page.expect_request(is_refresh(demo, amplify)) as refresh:
+        refreshed = demo.amplify_session()
+    assert "SECRET_HASH" not in (refresh.value.post_data or ""), "the browser has no secret"
+    assert refreshed is not None
+    assert refreshed["accessToken"] != session["accessToken"]
+    assert demo.errors == []
 
 
 @pytest.mark.parametrize("amplify", AMPLIFY)
