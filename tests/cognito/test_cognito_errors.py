@@ -560,13 +560,14 @@ def test_an_expired_challenge_session_is_not_a_failure(gate: Gate) -> None:
 def client_error(code: str, message: str = "text from cognito", status: int = 400) -> Exception:
     from botocore.exceptions import ClientError
 
-    return ClientError(
+    error: Exception = ClientError(
         {
             "Error": {"Code": code, "Message": message},
             "ResponseMetadata": {"HTTPStatusCode": status},
         },
         "AdminInitiateAuth",
     )
+    return error
 
 
 F, N = Outcome.FAILURE, Outcome.NEUTRAL

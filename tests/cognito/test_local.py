@@ -27,7 +27,9 @@ def idp_client(pool: LocalPool) -> Any:
     return emulator_client(pool.endpoint, pool.region)
 
 
-def log_in(pool: LocalPool, username: str = "demo", password: str = "Demo-passw0rd!") -> dict:
+def log_in(
+    pool: LocalPool, username: str = "demo", password: str = "Demo-passw0rd!"
+) -> dict[str, Any]:
     params = {"USERNAME": username, "PASSWORD": password}
     if pool.client_secret:
         params["SECRET_HASH"] = secret_hash(pool.client_secret, username, pool.client_id)
@@ -40,7 +42,7 @@ def log_in(pool: LocalPool, username: str = "demo", password: str = "Demo-passw0
     return dict(answer["AuthenticationResult"])
 
 
-def refresh(pool: LocalPool, refresh_token: str) -> dict:
+def refresh(pool: LocalPool, refresh_token: str) -> dict[str, Any]:
     answer = idp_client(pool).initiate_auth(
         ClientId=pool.client_id,
         AuthFlow="REFRESH_TOKEN_AUTH",
