@@ -33,6 +33,7 @@ function setState(state: State, who = ""): void {
 
 function say(id: string, text: string, kind: "info" | "error" | "ok" = "info"): void {
   const el = $(id);
+  el.setAttribute("aria-live", "polite");
   el.textContent = text;
   el.dataset.kind = kind;
 }
@@ -76,6 +77,7 @@ function showWait(prefix: string, seconds: number | null, suffix = ""): void {
   clearInterval(countdown);
   const el = $("login-message");
   el.dataset.kind = "error";
+  el.setAttribute("aria-live", "polite");
   if (seconds === null) {
     delete el.dataset.retryAfter;
     el.textContent = `${prefix}${suffix}`;
@@ -85,14 +87,20 @@ function showWait(prefix: string, seconds: number | null, suffix = ""): void {
   const render = () => {
     const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
     el.dataset.retryAfter = String(left);
-    el.textContent =
-      left > 0
-        ? `${prefix} Try again in ${left} seconds (${humanSeconds(left)}).${suffix}`
-        : "You can try again now.";
-    if (left === 0) clearInterval(countdown);
+    if (left === 0) {
+      clearInterval(countdown);
+      el.setAttribute("aria-live", "polite");
+      el.textContent = "You can try again now.";
+      return;
+    }
+    el.textContent = `${prefix} Try again in ${left} seconds (${humanSeconds(left)}).${suffix}`;
   };
   render();
-  countdown = setInterval(render, 1000);
+  // Screen readers hear the wait once; the countdown then ticks silently.
+  countdown = setInterval(() => {
+    el.setAttribute("aria-live", "off");
+    render();
+  }, 1000);
 }
 
 function retryAfterOf(body: ErrorBody, response: Response): number | null {
