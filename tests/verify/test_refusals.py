@@ -278,6 +278,13 @@ def test_a_non_canonical_signature_encoding_is_refused(
     assert make_verifier().verify(token)
 
 
+def test_deeply_nested_json_is_refused_as_malformed(make_verifier: MakeVerifier) -> None:
+    deep = b64url(b"[" * 10_000 + b"]" * 10_000)
+    header = b64url_json({"kid": "main", "alg": "RS256"})
+    assert type(refused(make_verifier(), f"{header}.{deep}.AAAA")) is MalformedJwt
+    assert type(refused(make_verifier(), f"{deep}.{deep}.AAAA")) is MalformedJwt
+
+
 def test_an_overlong_token_is_refused_before_any_decoding(make_verifier: MakeVerifier) -> None:
     assert type(refused(make_verifier(), "a" * 40_000 + ".b.c")) is MalformedJwt
 

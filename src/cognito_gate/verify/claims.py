@@ -38,15 +38,11 @@ def names(value: str | Iterable[str] | None, what: str) -> frozenset[str] | None
     return found
 
 
-def _time(claims: Mapping[str, Any], name: str) -> float | None:
-    value = claims.get(name)
-    if type(value) is int:  # the fast, usual case; bool is not int here
+def _seconds(value: object, name: str) -> float:
+    """A time claim's value as a number; bool, NaN, infinities and non-numbers are refused."""
+    if type(value) is int or (type(value) is float and math.isfinite(value)):
         return value
-    if value is None:
-        return None
-    if type(value) is not float or not math.isfinite(value):
-        raise InvalidClaim(f"'{name}' must be a number of seconds, got {shown(value)}", claim=name)
-    return value
+    raise InvalidClaim(f"'{name}' must be a number of seconds, got {shown(value)}", claim=name)
 
 
 def check_lifetime(claims: Mapping[str, Any], now: float, grace: float) -> tuple[float, float]:
@@ -55,14 +51,17 @@ def check_lifetime(claims: Mapping[str, Any], now: float, grace: float) -> tuple
     ``exp`` gets no grace: a token is refused from its ``exp`` second on. ``nbf`` and ``iat``
     may be up to ``grace`` seconds ahead of ``now``, for clocks that differ a little.
     """
-    exp = _time(claims, "exp")
-    if exp is None:
-        raise MissingClaim("the token has no 'exp' claim", claim="exp")
+    exp = claims.get("exp")
+    if type(exp) is not int:  # ints are the usual case; anything else is read carefully
+        if exp is None:
+            raise MissingClaim("the token has no 'exp' claim", claim="exp")
+        exp = _seconds(exp, "exp")
     if now >= exp:
         raise JwtExpired(f"the token expired {now - exp:.0f}s ago (exp {exp})", claim="exp")
     valid_from = -math.inf
-    nbf = _time(claims, "nbf")
+    nbf = claims.get("nbf")
     if nbf is not None:
+        nbf = _seconds(nbf, "nbf")
         if nbf - grace > now:
             raise JwtNotBefore(
                 f"the token is valid only from nbf {nbf}, {nbf - now:.0f}s from now "
@@ -70,8 +69,10 @@ def check_lifetime(claims: Mapping[str, Any], now: float, grace: float) -> tuple
                 claim="nbf",
             )
         valid_from = nbf - grace
-    iat = _time(claims, "iat")
+    iat = claims.get("iat")
     if iat is not None:
+        if type(iat) is not int:
+            iat = _seconds(iat, "iat")
         if iat - grace > now:
             raise JwtIssuedInFuture(
                 f"the token was issued at iat {iat}, {iat - now:.0f}s from now (grace {grace:g}s)",

@@ -57,9 +57,9 @@ def json_object(text: bytes, part: str) -> dict[str, Any]:
     except StopIteration:  # not a JSON value at index 0 (maybe leading whitespace)
         try:
             value = json.loads(source)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise MalformedJwt(f"the {part} is not JSON") from None
-    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+    except (ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError; deep nesting
         raise MalformedJwt(f"the {part} is not JSON") from None
     if type(value) is not dict:
         raise MalformedJwt(f"the {part} is JSON but not an object")
@@ -90,12 +90,8 @@ def decompose(
     in it is decoded and checked here and returned as ``new_header``, for the caller to add once
     the token has verified (so forged tokens cannot fill ``kids``); otherwise that is None.
     """
-    if type(token) is not str:
-        raise MalformedJwt(f"expected the token as a str, got {type(token).__name__}")
-    if len(token) > MAX_TOKEN_LENGTH:
-        raise MalformedJwt(f"the token is over {MAX_TOKEN_LENGTH} characters")
-    if not token:
-        raise MalformedJwt("the token is empty")
+    if type(token) is not str or not 0 < len(token) <= MAX_TOKEN_LENGTH:
+        raise _shape_error(token)
     try:
         raw = token.encode("ascii")
     except UnicodeEncodeError:
@@ -110,10 +106,32 @@ def decompose(
     if kid is None:
         kid = header_kid(header_segment)
         new_header = header_segment
+    # From here on, the common case runs inline; any doubt goes to the careful helpers above,
+    # which either accept the same input or raise the precise error.
     standard = raw.translate(_TO_STANDARD)
-    claims = json_object(_b64(standard[i + 1 : j], "payload"), "payload")
-    signature_segment = standard[j + 1 :]
+    payload_segment, signature_segment = standard[i + 1 : j], standard[j + 1 :]
     canonical = _CANONICAL_LAST[len(signature_segment) & 3]
     if canonical is not None and signature_segment[-1] not in canonical:
         raise MalformedJwt("the signature is not canonical base64url")
-    return new_header, kid, raw[:j], claims, _b64(signature_segment, "signature")
+    try:
+        payload = _a2b(payload_segment + _PADDING[len(payload_segment) & 3], strict_mode=True)
+        signature = _a2b(signature_segment + _PADDING[len(signature_segment) & 3], strict_mode=True)
+    except binascii.Error:
+        payload = _b64(payload_segment, "payload")
+        signature = _b64(signature_segment, "signature")
+    try:
+        text = payload.decode()
+        claims, end = _scan(text, 0)
+        if end != len(text) or type(claims) is not dict:
+            claims = json_object(payload, "payload")
+    except (StopIteration, ValueError, RecursionError):
+        claims = json_object(payload, "payload")
+    return new_header, kid, raw[:j], claims, signature
+
+
+def _shape_error(token: object) -> MalformedJwt:
+    if type(token) is not str:
+        return MalformedJwt(f"expected the token as a str, got {type(token).__name__}")
+    if not token:
+        return MalformedJwt("the token is empty")
+    return MalformedJwt(f"the token is over {MAX_TOKEN_LENGTH} characters")
