@@ -1,12 +1,13 @@
 """Taking a compact JWS apart, fast and strictly: the hot path of every fresh verification.
 
 Measured choices (see benchmarks/verify.py): one ``bytes.translate`` turns the whole token from
-base64url into standard base64 and at the same time maps ``+``, ``/`` and ``=`` (not base64url)
-to ``!``, which ``binascii.a2b_base64(strict_mode=True)`` then refuses with any other stray
-character; ``str.translate`` is six times slower. The payload is parsed with the JSON scanner
-directly: ``json.loads`` spends a third of its time on whitespace regexes around the value.
-The header is parsed only once per distinct header segment: the verifier remembers the ``kid``
-of headers it has seen on verified tokens.
+base64url into standard base64 and at the same time maps every byte that is not base64url (``+``,
+``/``, ``=``, whitespace...) to ``!``, so a single ``b"!" in ...`` validates all three parts and
+``binascii.a2b_base64`` can then run in its faster lenient mode on input it cannot misread
+(``str.translate`` is six times slower; strict mode costs 20 % more per character). The payload
+goes to the C JSON scanner directly: ``json.loads`` spends a third of its time on whitespace
+regexes around the value. The header is parsed once per distinct header segment: the verifier
+remembers the ``kid`` of headers it has seen on verified tokens.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from cognito_gate.verify.errors import MalformedJwt, UnsupportedAlgorithm, shown
 MAX_TOKEN_LENGTH = 32 * 1024
 ALGORITHM = "RS256"
 
-_TO_STANDARD = bytes.maketrans(b"-_+/=", b"+/!!!")
+_ALPHANUMERIC = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+# base64url -> base64; "." stays; every other byte becomes "!", which no decoder accepts.
+_TO_STANDARD = bytes(
+    byte if byte in _ALPHANUMERIC else {45: 43, 95: 47, 46: 46}.get(byte, 33) for byte in range(256)
+)
 _PADDING = (b"", b"", b"==", b"=")  # by length % 4; a length of 1 mod 4 stays invalid
 # The last character of a base64 text of 2 (or 3) characters mod 4 carries 4 (or 2) unused bits.
 # Only the characters with those bits zero are canonical: anything else would let one signature
@@ -114,9 +119,11 @@ def decompose(
     if canonical is not None and signature_segment[-1] not in canonical:
         raise MalformedJwt("the signature is not canonical base64url")
     try:
-        payload = _a2b(payload_segment + _PADDING[len(payload_segment) & 3], strict_mode=True)
-        signature = _a2b(signature_segment + _PADDING[len(signature_segment) & 3], strict_mode=True)
-    except binascii.Error:
+        if b"!" in standard:
+            raise binascii.Error  # the strict decoder below names the part
+        payload = _a2b(payload_segment + _PADDING[len(payload_segment) & 3])
+        signature = _a2b(signature_segment + _PADDING[len(signature_segment) & 3])
+    except binascii.Error:  # also a length of 1 mod 4
         payload = _b64(payload_segment, "payload")
         signature = _b64(signature_segment, "signature")
     try:

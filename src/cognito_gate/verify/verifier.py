@@ -282,9 +282,17 @@ class CognitoJwtVerifier:
                 f"the RS256 signature does not verify with the key of kid {shown(kid)}"
             ) from None
         valid_from, valid_until = check_lifetime(claims, self._clock(), self._grace)
-        use = check_token_use(claims, accepted.token_use)
-        if accepted.client_ids is not None:
-            check_client(claims, use, accepted.client_ids)
+        # token_use and the app client: the usual case inline, anything else to the checks,
+        # which raise the precise error (or accept what the fast path does not know, a list aud).
+        use: Any = claims.get("token_use")
+        expected = accepted.token_use
+        if use != expected or expected is None:
+            use = check_token_use(claims, expected)
+        client_ids = accepted.client_ids
+        if client_ids is not None:
+            client = claims.get("client_id" if use == "access" else "aud")
+            if type(client) is not str or client not in client_ids:
+                check_client(claims, use, client_ids)
         if self._groups is not None:
             check_groups(claims, self._groups)
         if self._scopes is not None:
