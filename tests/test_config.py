@@ -373,12 +373,6 @@ def test_repr_never_shows_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- known bugs -----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config._flatten merges each section with dict.update, so the same key in two"
-    " sections (or at the top and in a section) silently takes the last value; its 'is set"
-    " twice' check only sees keys of one table",
-)
 def test_a_key_set_in_two_sections_is_refused(tmp_path: Path) -> None:
     path = toml(tmp_path, "[policy]\nmax_attempts = 3\n[legacy]\nmax_attempts = 10\n")
     with pytest.raises(ConfigError) as failed:

@@ -271,12 +271,6 @@ def test_an_unreachable_endpoint_is_one_unreadable_error(pool: LocalPool) -> Non
 # -- known gaps -----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="doctor.BYPASS_FLOWS lacks ALLOW_USER_AUTH: Cognito's choice-based USER_AUTH flow"
-    " (InitiateAuth with PREFERRED_CHALLENGE=PASSWORD or PASSWORD_SRP) checks passwords with the"
-    " client id alone",
-)
 def test_a_client_allowing_user_auth_is_a_bypass(pool: LocalPool) -> None:
     other = add_client(pool, ExplicitAuthFlows=["ALLOW_USER_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
     assert [(f.code, f.client_id) for f in doctor(pool) if f.severity == "error"] == [
@@ -284,11 +278,6 @@ def test_a_client_allowing_user_auth_is_a_bypass(pool: LocalPool) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="doctor.check_client warns about the hosted UI only for the 'code' OAuth flow; the"
-    " 'implicit' flow shows the same hosted sign-in page, where Cognito alone checks passwords",
-)
 def test_a_hosted_ui_client_with_the_implicit_flow_is_a_warning(pool: LocalPool) -> None:
     other = add_client(
         pool,
@@ -303,11 +292,6 @@ def test_a_hosted_ui_client_with_the_implicit_flow_is_a_warning(pool: LocalPool)
     assert [(f.severity, f.client_id) for f in found] == [("warning", other)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="doctor.diagnose never checks that the gateway's own client id is among the pool's"
-    " clients: with a wrong COGNITO_GATE_CLIENT_ID every login fails, yet doctor reports 0 errors",
-)
 def test_a_gateway_client_missing_from_the_pool_is_an_error(pool: LocalPool) -> None:
     missing = "nosuchclient0000000000000"
     findings = doctor(pool, missing)

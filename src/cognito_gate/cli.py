@@ -146,7 +146,9 @@ def _offline_gate(settings: Settings) -> Gate:
     return Gate.from_settings(settings)
 
 
-def _admin(settings: Settings, url: str, method: str, path: str) -> httpx.Response:
+def _admin(
+    settings: Settings, url: str, method: str, path: str, missing_ok: bool = False
+) -> httpx.Response:
     if settings.admin_token is None:
         fail("set COGNITO_GATE_ADMIN_TOKEN to the gateway's admin token")
     token = settings.admin_token.get_secret_value() if settings.admin_token else ""
@@ -157,9 +159,21 @@ def _admin(settings: Settings, url: str, method: str, path: str) -> httpx.Respon
     except httpx.HTTPError as exc:
         fail(f"cannot reach {url} ({type(exc).__name__})", 1)
         raise
-    if response.status_code >= 400 and response.status_code != 404:
-        fail(f"{response.status_code} {response.json().get('message', '')}", 1)
+    if response.status_code >= 400 and not (missing_ok and _is_gateway_404(response)):
+        try:
+            detail = str(response.json().get("message", ""))
+        except ValueError:
+            detail = response.reason_phrase
+        fail(f"{response.status_code} {detail}".strip(), 1)
     return response
+
+
+def _is_gateway_404(response: httpx.Response) -> bool:
+    """A 404 from the gateway's admin API itself: nothing recorded for that name."""
+    try:
+        return response.status_code == 404 and response.json().get("error") == "not_found"
+    except ValueError:
+        return False
 
 
 def _quote(name: str) -> str:
@@ -181,7 +195,7 @@ def status(name: str, config: ConfigOption = None, url: UrlOption = None) -> Non
     """Show an account's failures, lockout and locks."""
     settings = settings_or_exit(config)
     if url:
-        response = _admin(settings, url, "GET", f"/admin/accounts/{_quote(name)}")
+        response = _admin(settings, url, "GET", f"/admin/accounts/{_quote(name)}", missing_ok=True)
         found = None if response.status_code == 404 else response.json()
     else:
         result = run(_with_gate(settings, lambda gate: gate.status(name)))

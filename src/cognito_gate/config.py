@@ -159,13 +159,15 @@ class _TomlSource(InitSettingsSource):
         super().__init__(settings_cls, init_kwargs=data)
 
 
-def _flatten(table: dict[str, Any], where: str) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
+def _flatten(
+    table: dict[str, Any], where: str, flat: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    flat = {} if flat is None else flat
     for key, value in table.items():
         if isinstance(value, dict):
-            flat.update(_flatten(value, f"{where}[{key}]"))
-        elif key in flat:
-            raise ConfigError(f"{where}: {key} is set twice")
+            _flatten(value, where, flat)
+        elif key.lower() in flat:
+            raise ConfigError(f"--config {where}: {key.lower()} is set twice")
         else:
             flat[key.lower()] = value
     return flat

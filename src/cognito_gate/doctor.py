@@ -16,6 +16,7 @@ BYPASS_FLOWS = {
     "ALLOW_USER_PASSWORD_AUTH": "anyone with the client id can try passwords directly",
     "USER_PASSWORD_AUTH": "anyone with the client id can try passwords directly",
     "ALLOW_USER_SRP_AUTH": "browsers can log in with SRP directly, never meeting the gateway",
+    "ALLOW_USER_AUTH": "the choice-based USER_AUTH flow checks passwords with the client id alone",
     "ALLOW_CUSTOM_AUTH": "custom auth lambdas may check passwords outside the gateway",
     "CUSTOM_AUTH_FLOW_ONLY": "custom auth lambdas may check passwords outside the gateway",
 }
@@ -108,7 +109,9 @@ def check_client(client: dict[str, Any], gateway_client_id: str) -> list[Finding
         for flow, why in BYPASS_FLOWS.items()
         if flow in flows
     ]
-    if client.get("CallbackURLs") and "code" in (client.get("AllowedOAuthFlows") or []):
+    if client.get("CallbackURLs") and {"code", "implicit"} & set(
+        client.get("AllowedOAuthFlows") or []
+    ):
         findings.append(
             Finding(
                 "warning",
@@ -206,6 +209,17 @@ async def diagnose(idp: CognitoIdp) -> list[Finding]:
             )
         ]
     findings = check_pool(pool, idp.client_id)
+    if idp.client_id not in {c.get("ClientId") for c in clients}:
+        findings.append(
+            Finding(
+                "error",
+                "client_missing",
+                f"The gateway's app client {idp.client_id} is not a client of this pool: every"
+                " login fails.",
+                "set COGNITO_GATE_CLIENT_ID to one of the pool's app clients.",
+                idp.client_id,
+            )
+        )
     for client in clients:
         findings += check_client(client, idp.client_id)
     order = {"error": 0, "warning": 1, "info": 2}

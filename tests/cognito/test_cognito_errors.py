@@ -736,12 +736,6 @@ def test_debug_logging_never_writes_the_password_or_tokens(
 # -- known bugs -------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a challenge session shorter than Cognito's 20 characters fails botocore's parameter"
-    " validation (ParamValidationError, a BotoCoreError), which translate() answers as 503"
-    " unavailable: any caller can make the gateway report Cognito down",
-)
 def test_a_malformed_challenge_session_is_the_callers_error_not_503(gate: Gate) -> None:
     body = {
         "username": "demo",

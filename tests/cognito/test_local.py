@@ -150,12 +150,6 @@ def test_get_tokens_falls_back_to_refresh_token_auth_on_the_emulator(pool: Local
     assert asyncio.run(idp.get_tokens(session["RefreshToken"], "demo")).access_token
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="local._ExpectedGaps sits on the 'moto' logger and matches exc_info, but the traceback"
-    " comes from werkzeug's logger as message text ('Error on request:\\n...NotImplementedError:"
-    " The get_tokens_from_refresh_token action...'), so it is never dropped",
-)
 def test_the_emulators_traceback_for_the_missing_call_is_dropped(
     pool: LocalPool, caplog: pytest.LogCaptureFixture
 ) -> None:

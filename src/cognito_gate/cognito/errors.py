@@ -58,6 +58,13 @@ def _code_and_message(exc: Any) -> tuple[str, str]:
 def translate(exc: Exception, operation: Operation) -> tuple[e.GateError, Outcome]:
     """The gateway error for a botocore exception, and what it says about the password."""
     code, message = _code_and_message(exc)
+    if type(exc).__name__ == "ParamValidationError":
+        # botocore refused the request before sending it: the caller's input, not Cognito down.
+        if operation in ("refresh", "revoke"):
+            return e.InvalidRefreshToken(), N
+        if operation == "signout":
+            return e.InvalidToken(), N
+        return e.InvalidRequest("A parameter is malformed (length or characters)."), N
     if not hasattr(exc, "response"):
         logger.warning("cognito %s failed: %s", operation, type(exc).__name__)
         return e.CognitoUnavailable(), N

@@ -23,7 +23,7 @@ class ChallengeBody(Body):
 
     username: StrictStr
     challenge_name: StrictStr = Field(alias="challengeName")
-    session: StrictStr = Field(max_length=8192, repr=False)
+    session: StrictStr = Field(min_length=20, max_length=2048, repr=False)
     responses: dict[StrictStr, StrictStr] = Field(repr=False)
 
 
