@@ -4,7 +4,7 @@
 // After loading and warming up it prints {library, version, node, openssl} as one JSON line, then
 // answers each line on stdin: "distinct" times one pass over all tokens, "reuse" times `reuse`
 // passes on a fresh verifier (each token verified `reuse` times); each answer is one JSON line
-// {"seconds": S, "verifications": N}. The caller interleaves these with its own timed passes, so
+// {"wall": S, "cpu": S, "verifications": N} (elapsed and CPU seconds). The caller interleaves these with its own timed passes, so
 // a busy shared machine slows every candidate alike. EOF ends the process.
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -22,13 +22,22 @@ function newVerifier() {
 }
 
 const seconds = () => Number(process.hrtime.bigint()) / 1e9;
+const cpuSeconds = () => {
+  const { user, system } = process.cpuUsage(); // this process, all its threads (JIT, GC too)
+  return (user + system) / 1e6;
+};
 
 function timePasses(verifier, passes) {
   const started = seconds();
+  const cpuStarted = cpuSeconds();
   for (let pass = 0; pass < passes; pass++) {
     for (const token of tokens) verifier.verifySync(token);
   }
-  return { seconds: seconds() - started, verifications: passes * tokens.length };
+  return {
+    wall: seconds() - started,
+    cpu: cpuSeconds() - cpuStarted,
+    verifications: passes * tokens.length,
+  };
 }
 
 const verifier = newVerifier();
