@@ -191,7 +191,7 @@ def test_doctor_on_the_embedded_default_exits_0(cli: Callable[..., Result]) -> N
     result = cli("doctor")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("doctor: embedded emulator pool (us-east-1_")
+    assert lines[0].startswith("doctor: the embedded emulator's pool us-east-1_")
     assert any(line.strip().startswith("INFO [client ") for line in lines)
     assert "Access and id tokens live 60 min" in result.stdout
     assert lines[-1] == "0 error(s), 0 warning(s)"
@@ -208,7 +208,7 @@ def test_doctor_on_a_pool_with_a_bypass_exits_1(
     configure(monkeypatch, pool)
     result = cli("doctor")
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[0] == f"doctor: {pool.user_pool_id} ({pool.user_pool_id})"
+    assert result.stdout.splitlines()[0] == f"doctor: user pool {pool.user_pool_id}"
     errors = [line for line in result.stdout.splitlines() if line.strip().startswith("ERROR")]
     assert len(errors) == 1
     assert f"[client {other}]" in errors[0]

@@ -109,8 +109,8 @@ def doctor(config: ConfigOption = None) -> None:
     finally:
         if runtime.emulator is not None:
             runtime.emulator.stop()
-    where = "embedded emulator pool" if runtime.pool else settings.user_pool_id
-    typer.echo(f"doctor: {where} ({runtime.gate.idp.user_pool_id})")
+    where = "the embedded emulator's pool " if runtime.pool else "user pool "
+    typer.echo(f"doctor: {where}{runtime.gate.idp.user_pool_id}")
     for finding in findings:
         typer.echo(f"  {finding.line()}")
     errors = sum(f.severity == "error" for f in findings)

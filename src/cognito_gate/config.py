@@ -32,6 +32,11 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 DEFAULT_DEMO_PASSWORD = "Demo-passw0rd!"
 
 
+def redact_url(url: str) -> str:
+    """``scheme://user:***@host/...``: a URL safe to print."""
+    return re.sub(r"^([a-z][a-z0-9+.-]*://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
 def _split_commas(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -64,9 +69,9 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[Network], NoDecode] = Field(default_factory=list)
     lockout_response: Literal["explicit", "opaque"] = "explicit"
 
-    admin_token: SecretStr | None = None
+    admin_token: SecretStr | None = None  # at least 12 characters: see _admin_token
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    host: str = "127.0.0.1"
+    host: str = Field("127.0.0.1", min_length=1)
     port: int = Field(8000, ge=0, le=65535)
 
     demo_password: SecretStr = SecretStr(DEFAULT_DEMO_PASSWORD)
@@ -88,7 +93,14 @@ class Settings(BaseSettings):
     def _origins(cls, value: list[str]) -> list[str]:
         for origin in value:
             if origin != "*" and not re.match(r"^https?://[^/\s]+$", origin):
-                raise ValueError(f"an origin is scheme://host[:port] with no path, got {origin!r}")
+                raise ValueError("each origin is scheme://host[:port], with no path")
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 12:
+            raise ValueError("must be at least 12 characters, or unset to turn the admin API off")
         return value
 
     @field_validator("store")
@@ -122,6 +134,11 @@ class Settings(BaseSettings):
         if self.max_lockout_seconds < self.lockout_seconds:
             raise ValueError("max_lockout_seconds: must be >= lockout_seconds")
         return self
+
+    @property
+    def store_shown(self) -> str:
+        """The store URL with any password hidden, for logs and summaries."""
+        return redact_url(self.store)
 
     @property
     def embedded(self) -> bool:
@@ -192,10 +209,15 @@ def _describe(error: dict[str, Any]) -> str:
     if not loc and rest and name.isidentifier():
         loc, message = [name], rest
     if error.get("type") == "extra_forbidden":
-        return f"unknown setting {loc[0] if loc else '?'!r}"
+        return (
+            f"--config: unknown setting {loc[0] if loc else '?'!r} (settings are the"
+            " COGNITO_GATE_* names in lower case, without the prefix)"
+        )
     setting = ENV_PREFIX + loc[0].upper() if loc else "settings"
     value = error.get("input")
     secret = bool(loc) and loc[0] in {"client_secret", "admin_token", "demo_password"}
+    if isinstance(value, str) and loc and loc[0] == "store":
+        value = redact_url(value)
     shown = "" if secret or isinstance(value, dict) or value is None else f" (got {value!r})"
     return f"{setting}: {message}{shown}"
 

@@ -297,6 +297,12 @@ class Gate:
             await self._settle(kind, name, client, key, addr_key, reservation, err.outcome)
             self.metrics.inc("cognito_gate_cognito_errors_total", code=err.error.code)
             await self._event(kind, name, client.ip, _outcome_word(err), code=err.error.code)
+            if (
+                isinstance(err.error, e.AccountLocked)
+                and self.settings.lockout_response == "opaque"
+            ):
+                # Cognito's own lockout: not counted, and in opaque mode shown as any refusal.
+                raise e.InvalidCredentials() from None
             raise err.error from None
         outcome = Outcome.SUCCESS if isinstance(result, Tokens) else Outcome.NEUTRAL
         await self._settle(kind, name, client, key, addr_key, reservation, outcome)
@@ -435,6 +441,10 @@ class Gate:
             raise e.InvalidRefreshToken()
         owner = await self.owner(refresh_token)
         internal, login_name = owner if owner else (username, username)
+        if internal is None and self.idp.has_secret:
+            # SECRET_HASH needs the token's user, and no login through this gateway recorded it.
+            logger.info("refresh refused: a secret client, and the token's owner is not known")
+            raise e.InvalidRefreshToken()
         if await self._refresh_refused(username, login_name, internal):
             self.metrics.inc("cognito_gate_refreshes_total", outcome="disabled")
             await self._event("refresh", login_name, None, "disabled")

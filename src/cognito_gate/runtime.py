@@ -75,7 +75,7 @@ def summary(runtime: Runtime) -> list[str]:
     else:
         lines += [f"  user pool id : {s.user_pool_id}", f"  client id    : {s.client_id}"]
     lines += [
-        f"  store        : {s.store}",
+        f"  store        : {s.store_shown}",
         f"  policy       : {s.max_attempts} failures lock for {s.lockout_seconds:g}s"
         f" (x{s.backoff_multiplier:g}, cap {s.max_lockout_seconds:g}s), scope {s.lock_scope}",
         f"  demo page    : {url}/",

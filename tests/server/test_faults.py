@@ -113,3 +113,56 @@ async def test_cognito_throttling_is_503_and_not_the_users_failure(
             assert answer.status_code == 503
     assert await api.status("demo") is None
     assert (await api.login("demo", PASSWORD)).status_code == 200
+
+
+async def test_cognitos_own_lockout_is_hidden_in_opaque_mode_and_not_counted(
+    api_factory: ApiFactory, clock: FakeClock
+) -> None:
+    from botocore.stub import Stubber
+
+    api = api_factory(clock, lockout_response="opaque")
+    await api.gate.start()
+    with Stubber(api.gate.idp.client) as stub:
+        stub.add_client_error(
+            "admin_initiate_auth",
+            service_error_code="NotAuthorizedException",
+            service_message="Password attempts exceeded",
+            http_status_code=400,
+        )
+        answer = await api.login("demo", PASSWORD)
+    assert answer.status_code == 401
+    assert answer.json() == {
+        "error": "invalid_credentials",
+        "message": "Incorrect username or password.",
+    }
+    assert await api.status("demo") is None
+
+
+async def test_a_secret_clients_refresh_token_of_unknown_owner_is_refused_plainly(
+    api_factory: ApiFactory, secret_pool: LocalPool, caplog: pytest.LogCaptureFixture
+) -> None:
+    from cognito_gate.cognito.idp import secret_hash
+    from cognito_gate.cognito.local import emulator_client
+
+    assert secret_pool.client_secret is not None
+    direct = emulator_client(secret_pool.endpoint).admin_initiate_auth(
+        UserPoolId=secret_pool.user_pool_id,
+        ClientId=secret_pool.client_id,
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={
+            "USERNAME": "demo",
+            "PASSWORD": PASSWORD,
+            "SECRET_HASH": secret_hash(secret_pool.client_secret, "demo", secret_pool.client_id),
+        },
+    )["AuthenticationResult"]
+    api = api_factory(target=secret_pool)
+    caplog.set_level(logging.INFO)
+    answer = await api.client().post("/auth/refresh", json={"refreshToken": direct["RefreshToken"]})
+    assert answer.status_code == 401
+    assert answer.json()["error"] == "invalid_refresh_token"
+    assert "COGNITO_GATE_CLIENT_SECRET" not in caplog.text  # not blamed on the configuration
+    # Given the user, as the tokens object names it, the gateway can compute the hash.
+    named = await api.client().post(
+        "/auth/refresh", json={"refreshToken": direct["RefreshToken"], "username": "demo"}
+    )
+    assert named.status_code == 200
