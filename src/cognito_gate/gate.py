@@ -484,6 +484,13 @@ class Gate:
         owner = await self.owner(refresh_token)
         await self._event("logout", owner[1] if owner else None, None, "success")
 
+    async def user(self, access_token: str) -> dict[str, Any]:
+        """Cognito's GetUser for the holder of an access token (attributes, MFA settings)."""
+        try:
+            return await self.idp.get_user(access_token)
+        except CognitoError as err:
+            raise err.error from None
+
     # -- administration ---------------------------------------------------------------------------
 
     async def status(self, username: str) -> AccountStatus | None:

@@ -402,3 +402,32 @@ async def test_me_answers_the_verified_claims_of_the_access_token(
         assert refused.status_code == 401
         assert refused.json()["error"] == "invalid_token"
         assert tokens["idToken"] not in refused.text
+
+
+async def test_cognito_revoke_token_is_amplifys_own_sign_out(
+    api_factory: ApiFactory, secret_pool: LocalPool
+) -> None:
+    api = api_factory(target=secret_pool)
+    tokens = (await api.login("demo", PASSWORD)).json()
+    # Amplify sends no ClientSecret (a browser has none); the gateway adds it.
+    out = await proxy(
+        api, "RevokeToken", {"ClientId": secret_pool.client_id, "Token": tokens["refreshToken"]}
+    )
+    assert out.status_code == 200
+    assert out.json() == {}
+    gone = await api.client().post("/auth/refresh", json={"refreshToken": tokens["refreshToken"]})
+    assert gone.status_code == 401
+
+
+async def test_cognito_get_user_reads_the_attributes(
+    api_factory: ApiFactory, pool: LocalPool
+) -> None:
+    api = api_factory()
+    tokens = (await api.login("demo", PASSWORD)).json()
+    user = await proxy(api, "GetUser", {"AccessToken": tokens["accessToken"]})
+    assert user.status_code == 200
+    assert user.json()["Username"] == "demo"
+    assert "UserAttributes" in user.json()
+    refused = await proxy(api, "GetUser", {"AccessToken": "not-a-token"})
+    assert refused.status_code == 400
+    assert refused.json() == {"__type": "NotAuthorizedException", "message": "Invalid Access Token"}

@@ -326,6 +326,13 @@ class CognitoIdp:
         """GlobalSignOut: every refresh token of the user stops working."""
         await self._call("signout", lambda: self._client.global_sign_out(AccessToken=access_token))
 
+    async def get_user(self, access_token: str) -> dict[str, Any]:
+        """GetUser: the user's attributes, for the holder of a valid access token."""
+        answer = await self._call(
+            "signout", lambda: self._client.get_user(AccessToken=access_token)
+        )
+        return {k: v for k, v in dict(answer).items() if k != "ResponseMetadata"}
+
     async def describe_pool(self) -> dict[str, Any]:
         """DescribeUserPool."""
         answer = await self._call(

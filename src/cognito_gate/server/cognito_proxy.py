@@ -1,8 +1,9 @@
 """``POST /cognito/``: Amplify refreshes through the gateway, speaking Cognito's JSON protocol.
 
 Point ``CognitoUserPool({..., endpoint})`` (Amplify v5) or ``userPoolEndpoint`` (v6) at
-``GATEWAY/cognito/``. Only refresh is forwarded: InitiateAuth with REFRESH_TOKEN_AUTH (v5) and
-GetTokensFromRefreshToken (v6). Everything else is refused, so this route never checks a password.
+``GATEWAY/cognito/``. Forwarded: refresh (InitiateAuth with REFRESH_TOKEN_AUTH from v5,
+GetTokensFromRefreshToken from v6), RevokeToken (Amplify's own sign-out) and GetUser (v5 reads the
+user's attributes). Everything else is refused, so this route never checks a password.
 The gateway adds SECRET_HASH for clients with a secret, and refuses admin-locked and permanently
 locked accounts with Cognito's own "User is disabled." so Amplify ends the session.
 """
@@ -10,13 +11,14 @@ locked accounts with Cognito's own "User is disabled." so Amplify ends the sessi
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from cognito_gate import errors as e
-from cognito_gate.gate import Gate
+from cognito_gate.gate import Gate, TokenAnswer
 
 TARGET_PREFIX = "AWSCognitoIdentityProviderService."
 AMZ_JSON = "application/x-amz-json-1.1"
@@ -38,6 +40,8 @@ def _from_gate_error(error: e.GateError) -> JSONResponse:
         return cognito_error("NotAuthorizedException", "User is disabled.")
     if isinstance(error, e.InvalidRefreshToken):
         return cognito_error("NotAuthorizedException", "Invalid Refresh Token")
+    if isinstance(error, e.InvalidToken):
+        return cognito_error("NotAuthorizedException", "Invalid Access Token")
     if isinstance(error, e.InvalidRequest):
         return cognito_error("InvalidParameterException", error.message)
     return cognito_error(
@@ -61,6 +65,70 @@ def _string(value: Any, name: str) -> str:
     return value
 
 
+def _refresh_answer(answer: TokenAnswer, operation: str) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "AccessToken": answer.tokens.access_token,
+        "IdToken": answer.tokens.id_token,
+        "ExpiresIn": answer.tokens.expires_in,
+        "TokenType": answer.tokens.token_type,
+    }
+    if answer.tokens.refresh_token:
+        result["RefreshToken"] = answer.tokens.refresh_token
+    payload: dict[str, Any] = {"AuthenticationResult": result}
+    if operation == "InitiateAuth":
+        payload["ChallengeParameters"] = {}
+    return payload
+
+
+async def _refresh(gate: Gate, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+    if operation == "InitiateAuth":
+        if body.get("AuthFlow") not in REFRESH_FLOWS:
+            raise _Refused(
+                "Only REFRESH_TOKEN_AUTH goes through the gateway; log in at /auth/login."
+            )
+        params = body.get("AuthParameters") or {}
+        if not isinstance(params, dict):
+            raise e.InvalidRequest("AuthParameters must be an object")
+        token = _string(params.get("REFRESH_TOKEN"), "REFRESH_TOKEN")
+        device = params.get("DEVICE_KEY")
+    else:
+        token = _string(body.get("RefreshToken"), "RefreshToken")
+        device = body.get("DeviceKey")
+    answer = await gate.refresh(
+        token,
+        None,
+        device if isinstance(device, str) and device else None,
+        get_tokens=operation == "GetTokensFromRefreshToken",
+    )
+    return _refresh_answer(answer, operation)
+
+
+async def _revoke(gate: Gate, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+    # Amplify's own signOut() sends this; the gateway adds ClientSecret for a secret client.
+    await gate.logout(_string(body.get("Token"), "Token"), everywhere=False, access_token=None)
+    return {}
+
+
+async def _get_user(gate: Gate, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+    # Amplify v5's currentSession() reads the user's attributes with the access token.
+    return await gate.user(_string(body.get("AccessToken"), "AccessToken"))
+
+
+class _Refused(Exception):
+    """A call this route does not forward."""
+
+
+Handler = Callable[[Gate, str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+#: What goes through: refresh, revocation and reading the user. Nothing that checks a password.
+OPERATIONS: dict[str, tuple[Handler, bool]] = {
+    "InitiateAuth": (_refresh, True),
+    "GetTokensFromRefreshToken": (_refresh, True),
+    "RevokeToken": (_revoke, True),
+    "GetUser": (_get_user, False),
+}
+
+
 def cognito_proxy_router(gate: Gate) -> APIRouter:
     """The ``/cognito/`` route."""
     router = APIRouter(tags=["cognito"])
@@ -68,54 +136,26 @@ def cognito_proxy_router(gate: Gate) -> APIRouter:
     @router.post("/cognito/")
     @router.post("/cognito", include_in_schema=False)
     async def cognito(request: Request) -> Response:
-        target = request.headers.get("x-amz-target", "")
-        operation = target.removeprefix(TARGET_PREFIX)
-        if operation not in ("InitiateAuth", "GetTokensFromRefreshToken"):
+        operation = request.headers.get("x-amz-target", "").removeprefix(TARGET_PREFIX)
+        if operation not in OPERATIONS:
             return cognito_error(
                 "InvalidParameterException",
-                "Only InitiateAuth with REFRESH_TOKEN_AUTH and GetTokensFromRefreshToken go"
-                " through the gateway.",
+                "Only refresh (InitiateAuth REFRESH_TOKEN_AUTH, GetTokensFromRefreshToken),"
+                " RevokeToken and GetUser go through the gateway.",
             )
+        handler, has_client = OPERATIONS[operation]
         try:
             await gate.start()
             body = _parse(await request.body())
-            if body.get("ClientId") != gate.idp.client_id:
+            if has_client and body.get("ClientId") != gate.idp.client_id:
                 return cognito_error(
                     "ResourceNotFoundException", "User pool client does not exist."
                 )
-            if operation == "InitiateAuth":
-                if body.get("AuthFlow") not in REFRESH_FLOWS:
-                    return cognito_error(
-                        "InvalidParameterException",
-                        "Only REFRESH_TOKEN_AUTH goes through the gateway; log in at /auth/login.",
-                    )
-                params = body.get("AuthParameters") or {}
-                if not isinstance(params, dict):
-                    raise e.InvalidRequest("AuthParameters must be an object")
-                token = _string(params.get("REFRESH_TOKEN"), "REFRESH_TOKEN")
-                device = params.get("DEVICE_KEY")
-            else:
-                token = _string(body.get("RefreshToken"), "RefreshToken")
-                device = body.get("DeviceKey")
-            answer = await gate.refresh(
-                token,
-                None,
-                device if isinstance(device, str) and device else None,
-                get_tokens=operation == "GetTokensFromRefreshToken",
-            )
+            payload = await handler(gate, operation, body)
+        except _Refused as refused:
+            return cognito_error("InvalidParameterException", str(refused))
         except e.GateError as error:
             return _from_gate_error(error)
-        result: dict[str, Any] = {
-            "AccessToken": answer.tokens.access_token,
-            "IdToken": answer.tokens.id_token,
-            "ExpiresIn": answer.tokens.expires_in,
-            "TokenType": answer.tokens.token_type,
-        }
-        if answer.tokens.refresh_token:
-            result["RefreshToken"] = answer.tokens.refresh_token
-        payload: dict[str, Any] = {"AuthenticationResult": result}
-        if operation == "InitiateAuth":
-            payload["ChallengeParameters"] = {}
         return JSONResponse(payload, media_type=AMZ_JSON, headers={"Cache-Control": "no-store"})
 
     return router
