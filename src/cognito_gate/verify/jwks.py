@@ -27,6 +27,7 @@ from cognito_gate.verify.errors import (
     KidNotFound,
     shown,
 )
+from cognito_gate.verify.signature import Rs256Key
 
 MIN_RSA_BITS = 2048
 DEFAULT_REFETCH_INTERVAL = 10.0
@@ -116,14 +117,14 @@ def rsa_key_from_jwk(jwk: Mapping[str, Any]) -> RSAPublicKey:
     return RSAPublicNumbers(e, n).public_key()
 
 
-def parse_jwks(document: object) -> tuple[dict[str, RSAPublicKey], dict[str, str]]:
+def parse_jwks(document: object) -> tuple[dict[str, Rs256Key], dict[str, str]]:
     """Ready keys by ``kid``, and the ``kid`` of each unusable JWK with the reason.
 
     Raises :class:`JwksFetchError` when the document is not a JWKS at all.
     """
     if not isinstance(document, Mapping) or not isinstance(document.get("keys"), list):
         raise JwksFetchError("the JWKS is not a JSON object with a 'keys' list")
-    keys: dict[str, RSAPublicKey] = {}
+    keys: dict[str, Rs256Key] = {}
     unusable: dict[str, str] = {}
     seen: set[str] = set()
     for jwk in document["keys"]:
@@ -136,7 +137,7 @@ def parse_jwks(document: object) -> tuple[dict[str, RSAPublicKey], dict[str, str
             continue
         seen.add(kid)
         try:
-            keys[kid] = rsa_key_from_jwk(jwk)
+            keys[kid] = Rs256Key(rsa_key_from_jwk(jwk))
         except ValueError as exc:
             unusable[kid] = str(exc)
     return keys, unusable
@@ -156,7 +157,7 @@ class JwksCache:
         if not (isinstance(refetch_interval, int | float) and math.isfinite(refetch_interval)):
             raise ValueError("refetch_interval must be a finite number of seconds")
         self.uri = uri
-        self.keys: Mapping[str, RSAPublicKey] = {}
+        self.keys: Mapping[str, Rs256Key] = {}
         self.fetches = 0
         self._unusable: Mapping[str, str] = {}
         self._fetcher = fetcher
@@ -184,7 +185,7 @@ class JwksCache:
             if not self._loaded:
                 self._fetch(arm=False)
 
-    def key_for(self, kid: str) -> RSAPublicKey:
+    def key_for(self, kid: str) -> Rs256Key:
         """The key for ``kid``, refetching the JWKS if allowed; the slow path of verification."""
         unusable = self._unusable.get(kid)
         if unusable is not None:
@@ -232,7 +233,7 @@ class JwksCache:
             ) from exc
         self._install(keys, unusable)
 
-    def _install(self, keys: dict[str, RSAPublicKey], unusable: dict[str, str]) -> None:
+    def _install(self, keys: dict[str, Rs256Key], unusable: dict[str, str]) -> None:
         self._unusable = unusable
         self.keys = keys
         self._loaded = True
