@@ -7,13 +7,14 @@ import threading
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
 from cognito_gate.client import wire
 from cognito_gate.client.errors import NotSignedIn
-from cognito_gate.client.session import Clock
+from cognito_gate.client.session import Clock, CognitoUserSession
 from cognito_gate.client.storage import MemoryStorage, Storage
 
 if TYPE_CHECKING:
@@ -25,6 +26,14 @@ CONFIG_PREFIX = "cognito-gate."
 
 _POOL_ID = re.compile(r"^[\w-]+_[0-9a-zA-Z]+$")
 RefreshVia = Literal["cognito", "gateway"]
+
+
+@lru_cache(maxsize=1)
+def _user_class() -> type[CognitoUser]:
+    # user.py imports this module; import it back lazily, once.
+    from cognito_gate.client.user import CognitoUser
+
+    return CognitoUser
 
 
 class CognitoUserPool:
@@ -72,6 +81,9 @@ class CognitoUserPool:
         self.timeout = timeout
         self.retry = retry if retry is not None else wire.RetryPolicy()
         self.key_prefix = f"{KEY_PREFIX}.{client_id}"
+        self._last_user_key = f"{self.key_prefix}.LastAuthUser"
+        # username -> (the storage snapshot read, the session built from it)
+        self.loaded_sessions: dict[str, tuple[Mapping[str, str], CognitoUserSession | None]] = {}
         self._http = http_client
         self._async_http = async_http_client
         self._own_http = http_client is None
@@ -89,10 +101,9 @@ class CognitoUserPool:
 
     def get_current_user(self) -> CognitoUser | None:
         """The user named by ``LastAuthUser`` in storage, or None when nobody is signed in."""
-        from cognito_gate.client.user import CognitoUser
-
-        last = self.storage.get_item(f"{self.key_prefix}.LastAuthUser")
-        return CognitoUser(last, self) if last else None
+        data = self.storage.snapshot()
+        last = data.get(self._last_user_key)
+        return _user_class()(last, self, storage_read=data) if last else None
 
     # -- this library's own keys ----------------------------------------------------------------
 

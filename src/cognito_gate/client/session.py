@@ -21,7 +21,16 @@ class CognitoUserSession:
     buffer, so a local clock that is off does not matter.
     """
 
-    __slots__ = ("_clock", "access_token", "clock_drift", "id_token", "refresh_token")
+    __slots__ = (
+        "_clock",
+        "_clock_drift",
+        "_deadline",
+        "_exp",
+        "_iat",
+        "access_token",
+        "id_token",
+        "refresh_token",
+    )
 
     def __init__(
         self,
@@ -38,9 +47,24 @@ class CognitoUserSession:
         self.access_token = access_token
         self.refresh_token = refresh_token if refresh_token is not None else CognitoRefreshToken()
         self._clock = clock
-        self.clock_drift: int = (
-            self.calculate_clock_drift() if clock_drift is None else int(clock_drift)
-        )
+        # The tokens never change: read their times once, so is_valid is one comparison.
+        exps = (access_token.get_expiration(), id_token.get_expiration())
+        iats = (access_token.get_issued_at(), id_token.get_issued_at())
+        self._exp = None if None in exps else min(e for e in exps if e is not None)
+        self._iat = None if None in iats else min(i for i in iats if i is not None)
+        self.clock_drift = self.calculate_clock_drift() if clock_drift is None else int(clock_drift)
+
+    @property
+    def clock_drift(self) -> int:
+        """Whole seconds the local clock is ahead of the issuer's (stored as ``.clockDrift``)."""
+        return self._clock_drift
+
+    @clock_drift.setter
+    def clock_drift(self, value: int) -> None:
+        self._clock_drift = int(value)
+        # floor(now) - drift < exp  <=>  now < exp + drift, as both sides are whole seconds.
+        # -inf when a token has no exp: never valid, and no None check on the hot path.
+        self._deadline = -math.inf if self._exp is None else float(self._exp + self._clock_drift)
 
     def get_id_token(self) -> CognitoIdToken:
         """The ID token."""
@@ -60,26 +84,20 @@ class CognitoUserSession:
 
     def calculate_clock_drift(self) -> int:
         """``floor(now) - min(access iat, id iat)``; 0 when a token has no ``iat``."""
-        issued = [t.get_issued_at() for t in (self.access_token, self.id_token)]
-        if None in issued:
+        if self._iat is None:
             return 0
-        return math.floor(self._clock()) - min(i for i in issued if i is not None)
+        return math.floor(self._clock()) - self._iat
 
     def is_valid(self, leeway: float = 0.0) -> bool:
         """True while both tokens are unexpired (drift-adjusted), ``leeway`` seconds to spare."""
-        adjusted = math.floor(self._clock()) - self.clock_drift + leeway
-        access_exp = self.access_token.get_expiration()
-        id_exp = self.id_token.get_expiration()
-        return access_exp is not None and id_exp is not None and adjusted < min(access_exp, id_exp)
+        if leeway:
+            return math.floor(self._clock()) + leeway < self._deadline
+        return self._clock() < self._deadline
 
     @property
     def expires_at(self) -> float | None:
         """When the session stops being valid, on the local clock (epoch seconds)."""
-        access_exp = self.access_token.get_expiration()
-        id_exp = self.id_token.get_expiration()
-        if access_exp is None or id_exp is None:
-            return None
-        return float(min(access_exp, id_exp) + self.clock_drift)
+        return None if self._exp is None else self._deadline
 
     @property
     def lifetime(self) -> float | None:
@@ -90,10 +108,7 @@ class CognitoUserSession:
     @property
     def issued_at(self) -> float | None:
         """When the tokens were issued, on the local clock (epoch seconds)."""
-        issued = [t.get_issued_at() for t in (self.access_token, self.id_token)]
-        if None in issued:
-            return None
-        return float(min(i for i in issued if i is not None) + self.clock_drift)
+        return None if self._iat is None else float(self._iat + self.clock_drift)
 
     def __repr__(self) -> str:
         return (

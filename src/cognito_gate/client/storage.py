@@ -217,6 +217,7 @@ class FileStorage(Storage):
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         super().__init__()
         self.path = Path(path) if path is not None else default_session_path()
+        self._path = os.fspath(self.path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self._lockfile = LockFile(self.lock_path)
         self._cache_lock = threading.Lock()
@@ -245,7 +246,7 @@ class FileStorage(Storage):
 
     def _read(self) -> Mapping[str, str]:
         try:
-            st = os.stat(self.path)
+            st = os.stat(self._path)
         except FileNotFoundError:
             return self._remember(None, None, _EMPTY)
         except OSError as exc:
@@ -264,8 +265,7 @@ class FileStorage(Storage):
             raise StorageError(f"cannot read {self.path}: {exc.strerror}") from None
         try:
             st = os.fstat(fd)
-            with os.fdopen(os.dup(fd), "rb") as f:
-                raw = f.read()
+            raw = _read_all(fd, st.st_size)
             data = _parse(raw, self.path)
         except BaseException:
             os.close(fd)
@@ -304,10 +304,10 @@ class FileStorage(Storage):
             raise StorageError(f"cannot write {self.path}: {exc.strerror}") from None
         try:
             os.fchmod(fd, 0o600)
-            with os.fdopen(os.dup(fd), "wb") as f:
-                f.write(raw)
-                f.flush()
-                os.fsync(f.fileno())
+            view = memoryview(raw)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
             st = os.fstat(fd)
             os.replace(tmp, self.path)
         except BaseException as exc:
@@ -332,6 +332,15 @@ class FileStorage(Storage):
         if fd is not None:
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+def _read_all(fd: int, size_hint: int) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        chunk = os.read(fd, max(size_hint, 4096) + 1)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 def _parse(raw: bytes, path: Path) -> Mapping[str, str]:

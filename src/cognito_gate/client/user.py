@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -32,6 +33,7 @@ from cognito_gate.client.storage import Changes, Storage, Transaction
 from cognito_gate.client.tokens import CognitoAccessToken, CognitoIdToken, CognitoRefreshToken
 
 _LEADING_INT = re.compile(r"^\s*([-+]?\d+)")
+_FIRST_READ_FRESH = 0.01  # seconds
 
 
 def _parse_drift(value: str | None) -> int:
@@ -80,9 +82,22 @@ def _parse_gateway_empty(response: httpx.Response) -> None:
 
 
 def _leeway(session: CognitoUserSession, min_ttl: float) -> float:
+    if min_ttl <= 0:
+        return 0.0
     # At most half a token's life, or short-lived tokens would refresh on every call.
     lifetime = session.lifetime
-    return min(min_ttl, lifetime / 2) if lifetime and min_ttl > 0 else max(min_ttl, 0.0)
+    return min(min_ttl, lifetime / 2) if lifetime else min_ttl
+
+
+@lru_cache(maxsize=256)
+def _user_keys(key_prefix: str, username: str) -> tuple[str, ...]:
+    user_prefix = f"{key_prefix}.{username}"
+    names = ("idToken", "accessToken", "refreshToken", "clockDrift", "userData")
+    devices = ("deviceKey", "randomPasswordKey", "deviceGroupKey")
+    return (
+        *(f"{user_prefix}.{n}" for n in names + devices),
+        f"{key_prefix}.LastAuthUser",
+    )
 
 
 class CognitoUser:
@@ -93,23 +108,33 @@ class CognitoUser:
     gateway's ``username``) so Amplify's ``getCurrentUser()`` finds the same keys.
     """
 
-    def __init__(self, username: str, pool: CognitoUserPool) -> None:
+    def __init__(
+        self,
+        username: str,
+        pool: CognitoUserPool,
+        *,
+        storage_read: Mapping[str, str] | None = None,
+    ) -> None:
         if not username:
             raise ValueError("Username and Pool information are required.")
         self.username = username
         self.pool = pool
         self._session: CognitoUserSession | None = None
-        self._loaded: tuple[Mapping[str, str] | None, CognitoUserSession | None] = (None, None)
-        user_prefix = f"{pool.key_prefix}.{username}"
-        self._k_id = f"{user_prefix}.idToken"
-        self._k_access = f"{user_prefix}.accessToken"
-        self._k_refresh = f"{user_prefix}.refreshToken"
-        self._k_drift = f"{user_prefix}.clockDrift"
-        self._k_user_data = f"{user_prefix}.userData"
-        self._k_device_key = f"{user_prefix}.deviceKey"
-        self._k_random_password = f"{user_prefix}.randomPasswordKey"
-        self._k_device_group_key = f"{user_prefix}.deviceGroupKey"
-        self._k_last_user = f"{pool.key_prefix}.LastAuthUser"
+        # What get_current_user() read to find this user: the first get_session() right after
+        # uses it, so that LastAuthUser and the tokens come from one version of the storage.
+        self._first_read = storage_read
+        self._first_read_at = time.monotonic() if storage_read is not None else 0.0
+        (
+            self._k_id,
+            self._k_access,
+            self._k_refresh,
+            self._k_drift,
+            self._k_user_data,
+            self._k_device_key,
+            self._k_random_password,
+            self._k_device_group_key,
+            self._k_last_user,
+        ) = _user_keys(pool.key_prefix, username)
 
     @property
     def storage(self) -> Storage:
@@ -159,9 +184,11 @@ class CognitoUser:
         self.storage.update(self._clear_changes())
 
     def _session_from(self, data: Mapping[str, str]) -> CognitoUserSession | None:
-        loaded_from, loaded = self._loaded
-        if data is loaded_from:
-            return loaded
+        # A storage's snapshot is a new object whenever its content changes, so the session
+        # built from one can serve every user object of the pool until then.
+        cached = self.pool.loaded_sessions.get(self.username)
+        if cached is not None and cached[0] is data:
+            return cached[1]
         session = None
         id_token = data.get(self._k_id)
         if id_token:
@@ -172,7 +199,7 @@ class CognitoUser:
                 _parse_drift(data.get(self._k_drift)),
                 clock=self.pool.clock,
             )
-        self._loaded = (data, session)
+        self.pool.loaded_sessions[self.username] = (data, session)
         return session
 
     def get_stored_session(self) -> CognitoUserSession | None:
@@ -199,7 +226,10 @@ class CognitoUser:
         held = self._session
         if held is not None and held.is_valid(_leeway(held, min_ttl)):
             return held
-        stored = self._session_from(self.storage.snapshot())
+        data, self._first_read = self._first_read, None
+        if data is None or time.monotonic() - self._first_read_at > _FIRST_READ_FRESH:
+            data = self.storage.snapshot()
+        stored = self._session_from(data)
         if stored is None:
             raise NotSignedIn("not signed in (no ID token stored); log in first")
         if stored.is_valid(_leeway(stored, min_ttl)):
@@ -215,6 +245,10 @@ class CognitoUser:
         ``min_ttl`` asks for tokens valid that many seconds longer (capped at half their life),
         so a request does not leave with a token about to expire.
         """
+        held = self._session
+        # held.is_valid(), inlined: this is the hot path.
+        if held is not None and not min_ttl and held._clock() < held._deadline:
+            return held
         session = self._valid_without_refresh(min_ttl)
         if session is not None:
             return session
