@@ -215,3 +215,14 @@ def test_a_second_gateway_and_pool_do_not_mix(
     login(gateway_factory(pool).url, "demo", PASSWORD, storage=b, clock=real_clock)
     assert current_user(a).pool.client_id == other.pool.client_id
     assert current_user(b).pool.client_id == pool.client_id
+
+
+def test_sign_out_everywhere_ends_the_users_other_sessions(
+    gateway: LiveGateway, real_clock: FakeClock
+) -> None:
+    here = login(gateway.url, "demo", PASSWORD, storage=MemoryStorage(), clock=real_clock)
+    elsewhere = login(gateway.url, "demo", PASSWORD, storage=MemoryStorage(), clock=real_clock)
+    real_clock.advance(3605)  # the access token needed for "everywhere" is refreshed first
+    here.sign_out(revoke=True, everywhere=True)
+    with pytest.raises(RefreshFailed):
+        elsewhere.get_session()

@@ -263,3 +263,13 @@ def test_the_keyring_keeps_the_session_as_one_secret(
     assert KeyringStorage("work", lock_path=tmp_path / "k.lock").get_item("b") == "2"
     storage.clear()
     assert memory_keyring.secrets == {}
+
+
+def test_without_the_keyring_package_the_error_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "keyring", None)
+    with pytest.raises(StorageError, match=r"pip install 'cognito-gate\[keyring\]'"):
+        KeyringStorage()

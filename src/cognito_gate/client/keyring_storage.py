@@ -25,7 +25,7 @@ SERVICE = "cognito-gate"
 def _keyring() -> Any:
     try:
         import keyring
-    except ImportError:  # pragma: no cover - depends on what is installed
+    except ImportError:
         raise StorageError(
             "KeyringStorage needs the keyring package: pip install 'cognito-gate[keyring]'"
         ) from None

@@ -76,6 +76,13 @@ class _Revoke:
     unavailable: type[Unavailable]
 
 
+# A refresh token already refused is what signing out wants; a refused global sign-out is not.
+_ALREADY_UNUSABLE: dict[bool, tuple[type[ClientError], ...]] = {
+    False: (RefreshFailed, NotAuthorized),
+    True: (RefreshFailed,),
+}
+
+
 def _parse_gateway_empty(response: httpx.Response) -> None:
     if not response.is_success:
         raise wire.gateway_error(response)
@@ -396,8 +403,9 @@ class CognitoUser:
 
     # -- signing out -----------------------------------------------------------------------------
 
-    def _revoke_call(self, everywhere: bool = False) -> _Revoke | None:
-        session = self._session or self.get_stored_session()
+    def _revoke_call(
+        self, session: CognitoUserSession | None, everywhere: bool = False
+    ) -> _Revoke | None:
         refresh_token = session.refresh_token.token if session else ""
         if session is None or not refresh_token:
             return None
@@ -421,14 +429,18 @@ class CognitoUser:
     def sign_out(self, *, revoke: bool = False, everywhere: bool = False) -> None:
         """Forget the session. With ``revoke``, first revoke the refresh token at the gateway
         (``POST /auth/logout``) when the session came from one, else at Cognito (``RevokeToken``).
+        ``everywhere`` (gateway only) also ends every other session of the user; it needs a
+        valid access token, so the session is refreshed first when it has expired.
 
         The local session is cleared even when revoking fails; the error is raised afterwards.
         """
-        call = self._revoke_call(everywhere) if revoke else None
         try:
+            session = self._session or self.get_stored_session()
+            if revoke and everywhere and session is not None:
+                session = self.get_session(min_ttl=30)
+            call = self._revoke_call(session, everywhere) if revoke else None
             if call is not None:
-                # A token already unusable is what signing out wants.
-                with contextlib.suppress(RefreshFailed, NotAuthorized):
+                with contextlib.suppress(*_ALREADY_UNUSABLE[everywhere]):
                     wire.send(
                         self.pool.http_client(),
                         call.request,
@@ -440,10 +452,13 @@ class CognitoUser:
 
     async def asign_out(self, *, revoke: bool = False, everywhere: bool = False) -> None:
         """:meth:`sign_out` for asyncio."""
-        call = self._revoke_call(everywhere) if revoke else None
         try:
+            session = self._session or self.get_stored_session()
+            if revoke and everywhere and session is not None:
+                session = await self.aget_session(min_ttl=30)
+            call = self._revoke_call(session, everywhere) if revoke else None
             if call is not None:
-                with contextlib.suppress(RefreshFailed, NotAuthorized):
+                with contextlib.suppress(*_ALREADY_UNUSABLE[everywhere]):
                     async with self.pool.async_http_client() as client:
                         await wire.asend(
                             client, call.request, call.parse, unavailable=call.unavailable
