@@ -7,6 +7,7 @@ import socket
 import stat
 from pathlib import Path
 
+import httpx
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -192,9 +193,9 @@ def test_token_prints_a_token_that_the_gateway_accepts(
     key = f"CognitoIdentityServiceProvider.{gateway.pool.client_id}.demo"
     assert access == stored[f"{key}.accessToken"]
     assert id_token == stored[f"{key}.idToken"]
-    # What an API behind Cognito does with it: Cognito's own GetUser takes the access token.
-    me = emulator_client(gateway.pool.endpoint).get_user(AccessToken=access)
-    assert me["Username"] == "demo"
+    # curl -H "Authorization: Bearer $(cognito-gate token)" $GATEWAY/auth/me
+    me = httpx.get(f"{gateway.url}/auth/me", headers={"Authorization": f"Bearer {access}"})
+    assert me.status_code == 200, me.text
 
 
 def test_logout_revokes_at_the_gateway_and_forgets_the_session(
