@@ -52,7 +52,7 @@ def _b64(segment: bytes, part: str) -> bytes:
         raise MalformedJwt(f"the {part} is not base64url") from None
 
 
-def json_object(text: bytes, part: str) -> dict[str, Any]:
+def json_object(text: bytes, part: str = "payload") -> dict[str, Any]:
     """The JSON object in ``text`` (UTF-8); MalformedJwt for anything else."""
     try:
         source = text.decode()
@@ -88,8 +88,10 @@ def header_kid(header_segment: bytes) -> str:
 
 def decompose(
     token: object, kids: dict[bytes, str]
-) -> tuple[bytes | None, str, bytes, dict[str, Any], bytes]:
-    """``(new_header, kid, signing_input, claims, signature)`` of a compact JWS, unverified.
+) -> tuple[bytes | None, str, bytes, dict[str, Any], bytes, bytes]:
+    """``(new_header, kid, signing_input, claims, signature, payload)`` of a compact JWS.
+
+    Nothing is verified; ``payload`` is the JSON that ``claims`` was parsed from.
 
     ``kids`` maps header segments already seen on verified tokens to their ``kid``. A header not
     in it is decoded and checked here and returned as ``new_header``, for the caller to add once
@@ -133,7 +135,7 @@ def decompose(
             claims = json_object(payload, "payload")
     except (StopIteration, ValueError, RecursionError):
         claims = json_object(payload, "payload")
-    return new_header, kid, raw[:j], claims, signature
+    return new_header, kid, raw[:j], claims, signature, payload
 
 
 def _shape_error(token: object) -> MalformedJwt:

@@ -19,7 +19,7 @@ from cognito_gate.verify.claims import (
     check_token_use,
     names,
 )
-from cognito_gate.verify.decode import decompose
+from cognito_gate.verify.decode import decompose, json_object
 from cognito_gate.verify.errors import (
     CustomCheckFailed,
     InvalidIssuer,
@@ -176,7 +176,7 @@ class CognitoJwtVerifier:
         self._scopes = names(scopes, "scopes")
         self._custom = custom_check
         self._clock: Clock = clock or time.time
-        self._cache = VerifiedTokenCache(cache_size) if cache_size else None
+        self._cache = VerifiedTokenCache(cache_size, parse=json_object) if cache_size else None
         self._kids: dict[bytes, str] = {}
         fetch: JwksFetcher = fetcher or HttpJwksFetcher()
         self.jwks: dict[str, JwksCache] = {}
@@ -261,7 +261,9 @@ class CognitoJwtVerifier:
             self._cache.clear()
 
     def _verify(self, token: str) -> Claims:
-        header_segment, kid, signing_input, claims, signature = decompose(token, self._kids)
+        header_segment, kid, signing_input, claims, signature, payload = decompose(
+            token, self._kids
+        )
         issuer = claims.get("iss")
         accepted = self._by_issuer.get(issuer) if type(issuer) is str else None
         if accepted is None:
@@ -293,10 +295,9 @@ class CognitoJwtVerifier:
             self._run_custom_check(claims)
         if header_segment is not None and len(self._kids) < _MAX_KNOWN_HEADERS:
             self._kids[header_segment] = kid
-        if self._cache is None:
-            return claims
-        self._cache.put(token, claims, valid_from, valid_until)
-        return claims.copy()
+        if self._cache is not None:
+            self._cache.put(token, payload, valid_from, valid_until)
+        return claims
 
     def _issuer_error(self, issuer: object) -> JwtInvalid:
         if issuer is None:
