@@ -36,6 +36,7 @@ from cognito_gate.client.keyring_storage import KeyringStorage
 from cognito_gate.client.login import alogin, arespond_to_challenge, login, respond_to_challenge
 from cognito_gate.client.pool import CognitoUserPool
 from cognito_gate.client.session import CognitoUserSession
+from cognito_gate.client.setup import current_user, setup_session
 from cognito_gate.client.storage import FileStorage, MemoryStorage, Storage, default_session_path
 from cognito_gate.client.tokens import (
     CognitoAccessToken,
@@ -43,7 +44,7 @@ from cognito_gate.client.tokens import (
     CognitoJwtToken,
     CognitoRefreshToken,
 )
-from cognito_gate.client.user import CognitoUser, current_user, setup_session
+from cognito_gate.client.user import CognitoUser
 
 __all__ = [
     "AccountDisabled",

@@ -22,8 +22,9 @@ from cognito_gate.client.errors import ChallengeRequired, ClientError, NotSigned
 from cognito_gate.client.login import login, respond_to_challenge
 from cognito_gate.client.pool import RefreshVia
 from cognito_gate.client.session import CognitoUserSession
+from cognito_gate.client.setup import current_user
 from cognito_gate.client.storage import FileStorage
-from cognito_gate.client.user import CognitoUser, current_user
+from cognito_gate.client.user import CognitoUser
 
 StorageFile = Annotated[
     Path | None,

@@ -18,8 +18,9 @@ from cognito_gate.client import wire
 from cognito_gate.client.errors import ChallengeRequired, GatewayUnavailable, UnexpectedResponse
 from cognito_gate.client.pool import RefreshVia
 from cognito_gate.client.session import Clock
+from cognito_gate.client.setup import setup_session
 from cognito_gate.client.storage import Storage
-from cognito_gate.client.user import CognitoUser, setup_session
+from cognito_gate.client.user import CognitoUser
 
 
 def _parse_login(

@@ -1,4 +1,4 @@
-"""CognitoUser: one user's stored session, refreshed when it expires; and ``setup_session``.
+"""CognitoUser: one user's stored session, refreshed (once, for everyone) when it expires.
 
 Refresh is shared: whoever finds the session expired takes the storage's lock, reads the storage
 again and refreshes only if nobody did meanwhile. So a hundred threads, tasks or processes that
@@ -10,25 +10,21 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
-
-import httpx
 
 from cognito_gate.client import wire
-from cognito_gate.client.errors import (
-    ClientError,
-    CognitoUnavailable,
-    GatewayUnavailable,
-    NotAuthorized,
-    NotSignedIn,
-    RefreshFailed,
-    Unavailable,
+from cognito_gate.client.calls import (
+    ALREADY_UNUSABLE,
+    RefreshCall,
+    Want,
+    leeway,
+    refresh_call,
+    revoke_call,
 )
-from cognito_gate.client.pool import CognitoUserPool, RefreshVia
-from cognito_gate.client.session import Clock, CognitoUserSession
+from cognito_gate.client.errors import ClientError, NotSignedIn, RefreshFailed
+from cognito_gate.client.pool import CognitoUserPool
+from cognito_gate.client.session import CognitoUserSession
 from cognito_gate.client.storage import Changes, Storage, Transaction
 from cognito_gate.client.tokens import CognitoAccessToken, CognitoIdToken, CognitoRefreshToken
 
@@ -40,60 +36,6 @@ def _parse_drift(value: str | None) -> int:
     # As the JS library's ``parseInt(value) || 0``.
     match = _LEADING_INT.match(value or "")
     return int(match.group(1)) if match else 0
-
-
-@dataclass(frozen=True)
-class _Want:
-    """Why a refresh is wanted, so that a session someone else just refreshed can serve instead."""
-
-    min_ttl: float = 0.0
-    rejected_access_token: str | None = None
-    force: bool = False
-    refresh_token: str | None = None
-
-    def satisfied_by(self, current: CognitoUserSession | None) -> bool:
-        if self.force or current is None:
-            return False
-        if current.access_token.jwt_token == self.rejected_access_token:
-            return False
-        return current.is_valid(_leeway(current, self.min_ttl))
-
-
-@dataclass(frozen=True)
-class _Call:
-    """A refresh call, built without I/O: sent by the sync or the async driver."""
-
-    request: httpx.Request
-    parse: Callable[[httpx.Response], wire.AuthResult]
-    unavailable: type[Unavailable]
-    refresh_token: str
-
-
-@dataclass(frozen=True)
-class _Revoke:
-    request: httpx.Request
-    parse: Callable[[httpx.Response], None]
-    unavailable: type[Unavailable]
-
-
-# A refresh token already refused is what signing out wants; a refused global sign-out is not.
-_ALREADY_UNUSABLE: dict[bool, tuple[type[ClientError], ...]] = {
-    False: (RefreshFailed, NotAuthorized),
-    True: (RefreshFailed,),
-}
-
-
-def _parse_gateway_empty(response: httpx.Response) -> None:
-    if not response.is_success:
-        raise wire.gateway_error(response)
-
-
-def _leeway(session: CognitoUserSession, min_ttl: float) -> float:
-    if min_ttl <= 0:
-        return 0.0
-    # At most half a token's life, or short-lived tokens would refresh on every call.
-    lifetime = session.lifetime
-    return min(min_ttl, lifetime / 2) if lifetime else min_ttl
 
 
 @lru_cache(maxsize=256)
@@ -231,7 +173,7 @@ class CognitoUser:
 
     def _valid_without_refresh(self, min_ttl: float) -> CognitoUserSession | None:
         held = self._session
-        if held is not None and held.is_valid(_leeway(held, min_ttl)):
+        if held is not None and held.is_valid(leeway(held, min_ttl)):
             return held
         data, self._first_read = self._first_read, None
         if data is None or time.monotonic() - self._first_read_at > _FIRST_READ_FRESH:
@@ -239,7 +181,7 @@ class CognitoUser:
         stored = self._session_from(data)
         if stored is None:
             raise NotSignedIn("not signed in (no ID token stored); log in first")
-        if stored.is_valid(_leeway(stored, min_ttl)):
+        if stored.is_valid(leeway(stored, min_ttl)):
             self._session = stored
             return stored
         if not stored.refresh_token.token:
@@ -259,40 +201,40 @@ class CognitoUser:
         session = self._valid_without_refresh(min_ttl)
         if session is not None:
             return session
-        return self._refresh(_Want(min_ttl=min_ttl))
+        return self._refresh(Want(min_ttl=min_ttl))
 
     async def aget_session(self, *, min_ttl: float = 0.0) -> CognitoUserSession:
         """:meth:`get_session` for asyncio."""
         session = self._valid_without_refresh(min_ttl)
         if session is not None:
             return session
-        return await self._arefresh(_Want(min_ttl=min_ttl))
+        return await self._arefresh(Want(min_ttl=min_ttl))
 
     def refresh_session(
         self, refresh_token: CognitoRefreshToken | str | None = None
     ) -> CognitoUserSession:
         """Refresh now (``refresh_token`` or the stored one); return the new, stored session."""
-        return self._refresh(_Want(force=True, refresh_token=_token_text(refresh_token)))
+        return self._refresh(Want(force=True, refresh_token=_token_text(refresh_token)))
 
     async def arefresh_session(
         self, refresh_token: CognitoRefreshToken | str | None = None
     ) -> CognitoUserSession:
         """:meth:`refresh_session` for asyncio."""
-        return await self._arefresh(_Want(force=True, refresh_token=_token_text(refresh_token)))
+        return await self._arefresh(Want(force=True, refresh_token=_token_text(refresh_token)))
 
     def refresh_rejected(self, access_token: str, *, min_ttl: float = 0.0) -> CognitoUserSession:
         """A session whose access token is not ``access_token`` (which a server refused)."""
-        return self._refresh(_Want(min_ttl=min_ttl, rejected_access_token=access_token))
+        return self._refresh(Want(min_ttl=min_ttl, rejected_access_token=access_token))
 
     async def arefresh_rejected(
         self, access_token: str, *, min_ttl: float = 0.0
     ) -> CognitoUserSession:
         """:meth:`refresh_rejected` for asyncio."""
-        return await self._arefresh(_Want(min_ttl=min_ttl, rejected_access_token=access_token))
+        return await self._arefresh(Want(min_ttl=min_ttl, rejected_access_token=access_token))
 
     # -- refresh: plan without I/O, send with either driver, store under the lock -------------
 
-    def _plan(self, data: Mapping[str, str], want: _Want) -> CognitoUserSession | _Call:
+    def _plan(self, data: Mapping[str, str], want: Want) -> CognitoUserSession | RefreshCall:
         current = self._session_from(data)
         if want.satisfied_by(current):
             assert current is not None
@@ -300,49 +242,12 @@ class CognitoUser:
         refresh_token = want.refresh_token or (current.refresh_token.token if current else "")
         if not refresh_token:
             raise NotSignedIn("not signed in (no refresh token stored); log in first")
-        return self._call(data, current, refresh_token)
+        device_key = data.get(self._k_device_key)
+        return refresh_call(self.pool, self.username, current, refresh_token, device_key)
 
-    def _call(
-        self, data: Mapping[str, str], current: CognitoUserSession | None, refresh_token: str
-    ) -> _Call:
-        pool = self.pool
-        if pool.refresh_via == "gateway":
-            assert pool.gateway_url is not None
-            body = {"refreshToken": refresh_token, "username": self.username}
-            request = wire.gateway_request(pool.gateway_url, "/auth/refresh", body)
-            secrets = (refresh_token,)
-
-            def parse(response: httpx.Response) -> wire.AuthResult:
-                return wire.parse_tokens_object(wire.parse_gateway_json(response, secrets))
-
-            return _Call(request, parse, GatewayUnavailable, refresh_token)
-        secret_hash = None
-        if pool.client_secret:
-            secret_hash = wire.secret_hash(
-                pool.client_secret, self._internal_username(current), pool.client_id
-            )
-        request = wire.refresh_request(
-            pool.endpoint,
-            pool.client_id,
-            refresh_token,
-            device_key=data.get(self._k_device_key),
-            secret_hash=secret_hash,
-        )
-        return _Call(request, wire.parse_cognito_auth, CognitoUnavailable, refresh_token)
-
-    def _internal_username(self, current: CognitoUserSession | None) -> str:
-        # SECRET_HASH is over Cognito's own username, not an alias the user typed.
-        if current is not None:
-            for claims, name in (
-                (current.id_token.payload, "cognito:username"),
-                (current.access_token.payload, "username"),
-            ):
-                value = claims.get(name)
-                if isinstance(value, str) and value:
-                    return value
-        return self.username
-
-    def _stored(self, txn: Transaction, call: _Call, result: wire.AuthResult) -> CognitoUserSession:
+    def _stored(
+        self, txn: Transaction, call: RefreshCall, result: wire.AuthResult
+    ) -> CognitoUserSession:
         # Without rotation Cognito sends no refresh token: the old one goes on working.
         session = CognitoUserSession(
             CognitoIdToken(result.id_token),
@@ -354,7 +259,7 @@ class CognitoUser:
         self._session = session
         return session
 
-    def _failed(self, txn: Transaction, call: _Call, exc: ClientError) -> None:
+    def _failed(self, txn: Transaction, call: RefreshCall, exc: ClientError) -> None:
         if not isinstance(exc, RefreshFailed):
             return
         self._session = None
@@ -362,7 +267,7 @@ class CognitoUser:
         if txn.read().get(self._k_refresh) in (None, "", call.refresh_token):
             txn.write(self._clear_changes())
 
-    def _refresh(self, want: _Want) -> CognitoUserSession:
+    def _refresh(self, want: Want) -> CognitoUserSession:
         with self.storage.locked() as txn:
             plan = self._plan(txn.read(), want)
             if isinstance(plan, CognitoUserSession):
@@ -381,7 +286,7 @@ class CognitoUser:
                 raise
             return self._stored(txn, plan, result)
 
-    async def _arefresh(self, want: _Want) -> CognitoUserSession:
+    async def _arefresh(self, want: Want) -> CognitoUserSession:
         async with self.storage.alocked() as txn:
             plan = self._plan(txn.read(), want)
             if isinstance(plan, CognitoUserSession):
@@ -403,29 +308,6 @@ class CognitoUser:
 
     # -- signing out -----------------------------------------------------------------------------
 
-    def _revoke_call(
-        self, session: CognitoUserSession | None, everywhere: bool = False
-    ) -> _Revoke | None:
-        refresh_token = session.refresh_token.token if session else ""
-        if session is None or not refresh_token:
-            return None
-        pool = self.pool
-        if pool.gateway_url:
-            body: dict[str, Any] = {"refreshToken": refresh_token}
-            bearer = None
-            if everywhere:
-                body["everywhere"] = True
-                bearer = session.access_token.jwt_token
-            request = wire.gateway_request(pool.gateway_url, "/auth/logout", body, bearer=bearer)
-            return _Revoke(request, _parse_gateway_empty, GatewayUnavailable)
-        if not session.access_token.payload.get("origin_jti"):
-            return None  # as the JS library: a token without origin_jti cannot be revoked
-        revoke: dict[str, Any] = {"Token": refresh_token, "ClientId": pool.client_id}
-        if pool.client_secret:
-            revoke["ClientSecret"] = pool.client_secret
-        request = wire.cognito_request(pool.endpoint, "RevokeToken", revoke)
-        return _Revoke(request, wire.parse_cognito_empty, CognitoUnavailable)
-
     def sign_out(self, *, revoke: bool = False, everywhere: bool = False) -> None:
         """Forget the session. With ``revoke``, first revoke the refresh token at the gateway
         (``POST /auth/logout``) when the session came from one, else at Cognito (``RevokeToken``).
@@ -438,9 +320,9 @@ class CognitoUser:
             session = self._session or self.get_stored_session()
             if revoke and everywhere and session is not None:
                 session = self.get_session(min_ttl=30)
-            call = self._revoke_call(session, everywhere) if revoke else None
+            call = revoke_call(self.pool, session, everywhere) if revoke else None
             if call is not None:
-                with contextlib.suppress(*_ALREADY_UNUSABLE[everywhere]):
+                with contextlib.suppress(*ALREADY_UNUSABLE[everywhere]):
                     wire.send(
                         self.pool.http_client(),
                         call.request,
@@ -456,9 +338,9 @@ class CognitoUser:
             session = self._session or self.get_stored_session()
             if revoke and everywhere and session is not None:
                 session = await self.aget_session(min_ttl=30)
-            call = self._revoke_call(session, everywhere) if revoke else None
+            call = revoke_call(self.pool, session, everywhere) if revoke else None
             if call is not None:
-                with contextlib.suppress(*_ALREADY_UNUSABLE[everywhere]):
+                with contextlib.suppress(*ALREADY_UNUSABLE[everywhere]):
                     async with self.pool.async_http_client() as client:
                         await wire.asend(
                             client, call.request, call.parse, unavailable=call.unavailable
@@ -487,61 +369,3 @@ def _token_text(token: CognitoRefreshToken | str | None) -> str | None:
     if isinstance(token, CognitoRefreshToken):
         return token.token or None
     return token or None
-
-
-def setup_session(
-    username: str,
-    access_token: str,
-    id_token: str,
-    refresh_token: str,
-    user_pool_id: str,
-    app_client_id: str,
-    *,
-    storage: Storage | None = None,
-    endpoint: str | None = None,
-    region: str | None = None,
-    gateway_url: str | None = None,
-    refresh_via: RefreshVia | None = None,
-    client_secret: str | None = None,
-    clock: Clock = time.time,
-    http_client: httpx.Client | None = None,
-    async_http_client: httpx.AsyncClient | None = None,
-) -> CognitoUser:
-    """Set a session up from tokens issued elsewhere (the gateway), as Amplify's recipe does.
-
-    The Python twin of ``setupAmplifySession``: builds the tokens, the session, the pool and the
-    user, then ``set_sign_in_user_session`` stores it under the JS library's keys (plus this
-    library's ``cognito-gate.*`` keys, so :meth:`CognitoUserPool.from_storage` finds the pool).
-    ``storage=None`` is a new :class:`MemoryStorage`. With ``gateway_url`` the session refreshes
-    through the gateway unless ``refresh_via="cognito"``.
-    """
-    pool = CognitoUserPool(
-        user_pool_id,
-        app_client_id,
-        storage=storage,
-        endpoint=endpoint,
-        region=region,
-        client_secret=client_secret,
-        gateway_url=gateway_url,
-        refresh_via=refresh_via,
-        clock=clock,
-        http_client=http_client,
-        async_http_client=async_http_client,
-    )
-    session = CognitoUserSession(
-        CognitoIdToken(id_token),
-        CognitoAccessToken(access_token),
-        CognitoRefreshToken(refresh_token),
-        clock=clock,
-    )
-    user = CognitoUser(username, pool)
-    user.set_sign_in_user_session(session, extra=pool.config_changes())
-    return user
-
-
-def current_user(storage: Storage, **options: Any) -> CognitoUser:
-    """The signed-in user of a storage set up by :func:`setup_session` or :func:`login`."""
-    user = CognitoUserPool.from_storage(storage, **options).get_current_user()
-    if user is None:
-        raise NotSignedIn()
-    return user

@@ -15,6 +15,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import json
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -108,8 +109,6 @@ def gateway_request(
 
 
 def _json_bytes(body: Mapping[str, Any]) -> bytes:
-    import json
-
     return json.dumps(body, separators=(",", ":")).encode("utf-8")
 
 
