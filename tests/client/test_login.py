@@ -226,3 +226,15 @@ def test_sign_out_everywhere_ends_the_users_other_sessions(
     here.sign_out(revoke=True, everywhere=True)
     with pytest.raises(RefreshFailed):
         elsewhere.get_session()
+
+
+def test_the_specs_example_works_as_written(gateway: LiveGateway, tmp_path: Path) -> None:
+    from cognito_gate.client import CognitoAuth
+
+    user = login(gateway.url, "demo", PASSWORD, storage=FileStorage(tmp_path / "s.json"))
+    session = user.get_session()
+    assert isinstance(session.access_token.jwt_token, str)
+    assert session.access_token.payload["token_use"] == "access"
+    assert session.is_valid()
+    me = httpx.get(f"{gateway.url}/auth/me", auth=CognitoAuth(user))
+    assert me.status_code == 200, me.text

@@ -70,6 +70,10 @@ class CognitoAuth(httpx.Auth):
         request.headers["Authorization"] = f"Bearer {self._token(session)}"
         yield request
 
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        # httpx calls sync_auth_flow or async_auth_flow; this one cannot fetch tokens by itself.
+        raise RuntimeError("CognitoAuth works through httpx.Client or httpx.AsyncClient")
+
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
