@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from cognito_gate.verify import (
     CognitoJwtVerifier,
@@ -28,6 +31,8 @@ from tests.verify.conftest import (
     CountingFetcher,
     Keys,
     Tokens,
+    b64url,
+    b64url_json,
 )
 
 MakeVerifier = Callable[..., CognitoJwtVerifier]
@@ -237,3 +242,15 @@ def test_repr_names_the_pools_and_no_keys(make_verifier: MakeVerifier) -> None:
     assert POOL_ID in text
     assert CLIENT_ID in text
     assert "token_use='access'" in text
+
+
+def test_json_whitespace_around_the_payload_is_accepted(
+    make_verifier: MakeVerifier, tokens: Tokens, keys: Keys
+) -> None:
+    payload = b"\n " + json.dumps(tokens.claims(username="spaced"), indent=1).encode() + b" \n"
+    signing_input = f"{b64url_json({'kid': 'main', 'alg': 'RS256'})}.{b64url(payload)}"
+    signature = keys.main.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    token = f"{signing_input}.{b64url(signature)}"
+    verifier = make_verifier()
+    assert verifier.verify(token)["username"] == "spaced"
+    assert verifier.verify(token)["username"] == "spaced"  # and from the cache

@@ -221,6 +221,7 @@ def _segments(header: object, payload: object) -> str:
 
 
 NAN_PAYLOAD = b64url(b'{"exp":NaN}')
+SPACED_NAN_PAYLOAD = b64url(b' {"x":NaN} ')
 
 MALFORMED: list[tuple[str, Callable[[str], str]]] = [
     ("empty string", lambda good: ""),
@@ -237,6 +238,7 @@ MALFORMED: list[tuple[str, Callable[[str], str]]] = [
     ("header not an object", lambda good: f"{b64url_json(['RS256'])}.{good.split('.', 1)[1]}"),
     ("payload not an object", lambda good: f"{good.split('.')[0]}.{b64url_json('x')}.AAAA"),
     ("payload NaN", lambda good: f"{good.split('.')[0]}.{NAN_PAYLOAD}.AAAA"),
+    ("payload NaN in spaces", lambda good: f"{good.split('.')[0]}.{SPACED_NAN_PAYLOAD}.AAAA"),
     ("non-ASCII", lambda good: good + "é"),
     ("whitespace", lambda good: " " + good),
     ("header without kid", lambda good: f"{b64url_json({'alg': 'RS256'})}.{good.split('.', 1)[1]}"),

@@ -24,8 +24,9 @@ ALGORITHM = "RS256"
 
 _ALPHANUMERIC = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 # base64url -> base64; "." stays; every other byte becomes "!", which no decoder accepts.
+_SPECIAL = {ord("-"): ord("+"), ord("_"): ord("/"), ord("."): ord(".")}
 _TO_STANDARD = bytes(
-    byte if byte in _ALPHANUMERIC else {45: 43, 95: 47, 46: 46}.get(byte, 33) for byte in range(256)
+    byte if byte in _ALPHANUMERIC else _SPECIAL.get(byte, ord("!")) for byte in range(256)
 )
 _PADDING = (b"", b"", b"==", b"=")  # by length % 4; a length of 1 mod 4 stays invalid
 # The last character of a base64 text of 2 (or 3) characters mod 4 carries 4 (or 2) unused bits.
@@ -39,10 +40,10 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-# The C scanner behind json.loads; typeshed does not declare the attribute.
-_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder(
-    parse_constant=_refuse_constant
-).scan_once  # type: ignore[attr-defined]
+# JSON proper: NaN and Infinity, which Python's json takes by default, are refused.
+_decoder = json.JSONDecoder(parse_constant=_refuse_constant)
+# The C scanner behind it; typeshed does not declare the attribute.
+_scan: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once  # type: ignore[attr-defined]
 
 
 def _b64(segment: bytes, part: str) -> bytes:
@@ -57,11 +58,11 @@ def json_object(text: bytes, part: str = "payload") -> dict[str, Any]:
     try:
         source = text.decode()
         value, end = _scan(source, 0)
-        if end != len(source):  # trailing whitespace or junk: let json.loads judge
-            value = json.loads(source)
+        if end != len(source):  # trailing whitespace or junk: let the whole decoder judge
+            value = _decoder.decode(source)
     except StopIteration:  # not a JSON value at index 0 (maybe leading whitespace)
         try:
-            value = json.loads(source)
+            value = _decoder.decode(source)
         except (ValueError, RecursionError):
             raise MalformedJwt(f"the {part} is not JSON") from None
     except (ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError; deep nesting
