@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -167,3 +168,28 @@ def test_the_default_bound_is_ten_thousand(make_verifier: MakeVerifier, tokens: 
     assert verifier._cache.max_size == 10_000
     with pytest.raises(ValueError, match="at least 1"):
         new_cache(0)
+
+
+def test_threads_sharing_a_small_cache_all_get_right_answers(
+    make_verifier: MakeVerifier, tokens: Tokens
+) -> None:
+    verifier = make_verifier(cache_size=3)  # far fewer slots than tokens: constant eviction
+    batch = [tokens.make(username=f"user{i}") for i in range(12)]
+    verifier.hydrate()
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(30):
+                for i, token in enumerate(batch):
+                    assert verifier.verify(token)["username"] == f"user{i}"
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert failures == []
+    assert len(verifier._cache or ()) <= 3

@@ -63,11 +63,10 @@ class _KeysNeeded(Exception):
 class _Accepted:
     """What one issuer's tokens are checked against (a pool has two issuer forms)."""
 
-    __slots__ = ("client_ids", "jwks", "pool", "token_use")
+    __slots__ = ("client_ids", "jwks", "token_use")
 
     def __init__(self, pool: UserPool, jwks: JwksCache) -> None:
-        self.pool, self.jwks = pool, jwks
-        self.token_use, self.client_ids = pool.token_use, pool.client_ids
+        self.jwks, self.token_use, self.client_ids = jwks, pool.token_use, pool.client_ids
 
 
 def _pools(
@@ -113,8 +112,14 @@ class CognitoJwtVerifier:
     receives the read-only claims and raises, or returns False, to refuse.
 
     The JWKS of each pool is fetched on first need (or by :meth:`hydrate`) and then only for an
-    unknown ``kid``, at most once per ``refetch_interval`` seconds. Verified tokens are kept (up
-    to ``cache_size``, 0 to turn off) and re-checked against the clock on every hit.
+    unknown ``kid``, at most once per ``refetch_interval`` seconds; ``fetcher`` (a callable
+    ``uri -> JSON``) and ``clock`` (``() -> epoch seconds``) replace HTTP and ``time.time``.
+    Verified tokens are kept (up to ``cache_size``, 0 to turn off) and re-checked against the
+    clock, and the custom check re-run, on every hit. ``nbf`` and ``iat`` may be up to
+    ``grace_seconds`` ahead of the clock; ``exp`` gets no grace.
+
+    ``pools`` lists the accepted :class:`UserPool`; ``jwks`` maps each JWKS URI to its
+    :class:`JwksCache` (``.fetches`` counts its fetches).
     """
 
     @overload
