@@ -120,6 +120,10 @@ def test_clear_cache_makes_the_next_call_verify_afresh(
     assert rsa_verifications(verifier, [token]) == 1
 
 
+def at(now: float) -> Callable[[], float]:
+    return lambda: now
+
+
 def new_cache(max_size: int) -> VerifiedTokenCache:
     return VerifiedTokenCache(max_size, parse=json.loads)
 
@@ -128,12 +132,12 @@ def test_the_cache_keeps_the_most_recently_used_tokens() -> None:
     cache = new_cache(2)
     for name in ("a", "b"):
         cache.put(name, json.dumps({"name": name}).encode(), 0.0, 100.0)
-    assert cache.get("a", 1.0) == {"name": "a"}  # a is now the most recent
+    assert cache.get("a", at(1.0)) == {"name": "a"}  # a is now the most recent
     cache.put("c", b'{"name": "c"}', 0.0, 100.0)
     assert len(cache) == 2
-    assert cache.get("b", 1.0) is None
-    assert cache.get("a", 1.0) is not None
-    assert cache.get("c", 1.0) is not None
+    assert cache.get("b", at(1.0)) is None
+    assert cache.get("a", at(1.0)) is not None
+    assert cache.get("c", at(1.0)) is not None
 
 
 def test_a_token_is_parsed_once_on_its_first_hit() -> None:
@@ -146,7 +150,7 @@ def test_a_token_is_parsed_once_on_its_first_hit() -> None:
     cache = VerifiedTokenCache(10, parse=parse)
     cache.put("t", b'{"sub": "x"}', 0.0, 100.0)
     assert parsed == []
-    first, second = cache.get("t", 1.0), cache.get("t", 2.0)
+    first, second = cache.get("t", at(1.0)), cache.get("t", at(2.0))
     assert first == {"sub": "x"}
     assert first is second  # the verifier copies before handing it out
     assert parsed == [b'{"sub": "x"}']
@@ -155,11 +159,11 @@ def test_a_token_is_parsed_once_on_its_first_hit() -> None:
 def test_the_cache_answers_only_inside_the_window() -> None:
     cache = new_cache(10)
     cache.put("t", b"{}", 10.0, 20.0)
-    assert cache.get("t", 9.9) is None
+    assert cache.get("t", at(9.9)) is None
     assert len(cache) == 0  # dropped, so the next call verifies and says why
     cache.put("t", b"{}", 10.0, 20.0)
-    assert cache.get("t", 10.0) == {}
-    assert cache.get("t", 20.0) is None
+    assert cache.get("t", at(10.0)) == {}
+    assert cache.get("t", at(20.0)) is None
 
 
 def test_the_default_bound_is_ten_thousand(make_verifier: MakeVerifier, tokens: Tokens) -> None:

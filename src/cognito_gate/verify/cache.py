@@ -41,14 +41,14 @@ class VerifiedTokenCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, token: str, now: float) -> dict[str, Any] | None:
+    def get(self, token: str, clock: Callable[[], float]) -> dict[str, Any] | None:
         """The claims of ``token`` (the cache's own dict: copy it before handing it out) if it
-        was verified and ``now`` is inside its window."""
+        was verified and the clock (read only for a known token) is inside its window."""
         entry = self._get(token)
         if entry is None:
             return None
         claims, valid_from, valid_until = entry
-        if valid_from <= now < valid_until:
+        if valid_from <= clock() < valid_until:
             if isinstance(claims, bytes):  # its first hit: parse once for the hits to come
                 claims = self._parse(claims)
                 self._entries[token] = (claims, valid_from, valid_until)

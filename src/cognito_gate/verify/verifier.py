@@ -210,7 +210,7 @@ class CognitoJwtVerifier:
         """
         cache = self._cache
         if cache is not None:
-            claims = cache.get(token, self._clock())
+            claims = cache.get(token, self._clock)
             if claims is not None:
                 if self._custom is not None:
                     self._run_custom_check(claims)
@@ -226,7 +226,7 @@ class CognitoJwtVerifier:
         """:meth:`verify` for async code: inline CPU work, JWKS fetches in a worker thread."""
         cache = self._cache
         if cache is not None:
-            claims = cache.get(token, self._clock())
+            claims = cache.get(token, self._clock)
             if claims is not None:
                 if self._custom is not None:
                     self._run_custom_check(claims)
