@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -162,6 +163,9 @@ class CognitoIdp:
         self.endpoint = endpoint
         self._secret = client_secret
         self._get_tokens_supported: bool | None = None
+        # Cognito calls block for up to the read timeout; they get their own threads, sized to
+        # the connection pool, so that neither they nor other work starve each other.
+        self._workers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="cognito-gate-idp")
         self._client = client or boto3.client(
             "cognito-idp",
             region_name=region,
@@ -190,9 +194,12 @@ class CognitoIdp:
             return {}
         return {"SECRET_HASH": secret_hash(self._secret, username, self.client_id)}
 
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._workers, fn)
+
     async def _call(self, operation: Operation, fn: Callable[[], T]) -> T:
         try:
-            return await asyncio.to_thread(fn)
+            return await self._run(fn)
         except (ClientError, BotoCoreError) as exc:
             error, outcome = translate(exc, operation)
             raise CognitoError(error, outcome) from None
@@ -289,9 +296,7 @@ class CognitoIdp:
             if device_key:
                 args["DeviceKey"] = device_key
             try:
-                answer = await asyncio.to_thread(
-                    lambda: self._client.get_tokens_from_refresh_token(**args)
-                )
+                answer = await self._run(lambda: self._client.get_tokens_from_refresh_token(**args))
             except (ClientError, BotoCoreError) as exc:
                 if not self._lacks_operation(exc):
                     error, outcome = translate(exc, "refresh")

@@ -14,6 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,6 +53,9 @@ class SqliteStore:
         self.path = path
         self._clock = clock
         self._lock = threading.Lock()
+        # Its own worker: SQLite serialises writers anyway, and store steps must never queue
+        # behind slow Cognito calls in the shared default executor.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cognito-gate-sqlite")
         self._conn: sqlite3.Connection | None = None
         self._writes = 0
 
@@ -81,7 +85,7 @@ class SqliteStore:
                     logger.warning("sqlite store %s: %s", self.path, type(exc).__name__)
                     raise StoreUnavailable("The lockout store is unavailable.") from exc
 
-        return await asyncio.to_thread(call)
+        return await asyncio.get_running_loop().run_in_executor(self._worker, call)
 
     async def load(self, key: str) -> Versioned | None:
         now = self._clock()
@@ -212,4 +216,4 @@ class SqliteStore:
                     self._conn.close()
                     self._conn = None
 
-        await asyncio.to_thread(work)
+        await asyncio.get_running_loop().run_in_executor(self._worker, work)
