@@ -26,23 +26,19 @@ class Tokens:
 def log_in(pool: LocalPool, username: str | None = None, password: str | None = None) -> Tokens:
     """ADMIN_USER_PASSWORD_AUTH on the emulator, as the gateway does."""
     idp = emulator_client(pool.endpoint, pool.region)
-    params = {
-        "USERNAME": username or pool.demo_username,
-        "PASSWORD": password or pool.demo_password,
-    }
+    name = username or pool.demo_username or "demo"
+    params = {"USERNAME": name, "PASSWORD": password or pool.demo_password or ""}
     if pool.client_secret:
         from cognito_gate.client.wire import secret_hash
 
-        params["SECRET_HASH"] = secret_hash(pool.client_secret, params["USERNAME"], pool.client_id)
+        params["SECRET_HASH"] = secret_hash(pool.client_secret, name, pool.client_id)
     result = idp.admin_initiate_auth(
         UserPoolId=pool.user_pool_id,
         ClientId=pool.client_id,
         AuthFlow="ADMIN_USER_PASSWORD_AUTH",
         AuthParameters=params,
     )["AuthenticationResult"]
-    return Tokens(
-        params["USERNAME"], result["IdToken"], result["AccessToken"], result["RefreshToken"]
-    )
+    return Tokens(name, result["IdToken"], result["AccessToken"], result["RefreshToken"])
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 import typer
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from cognito_gate.client import FileStorage
 from cognito_gate.client.cli import register
@@ -32,7 +32,7 @@ def session_file(tmp_path: Path) -> Path:
     return tmp_path / "cfg" / "session.json"
 
 
-def run(app: typer.Typer, session_file: Path, *args: str, input: str | None = None) -> object:
+def run(app: typer.Typer, session_file: Path, *args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(app, [*args, "--storage-file", str(session_file)], input=input)
 
 
@@ -48,7 +48,7 @@ def _login(app: typer.Typer, gateway: LiveGateway, session_file: Path) -> None:
         "--password-stdin",
         input=PASSWORD + "\n",
     )
-    assert result.exit_code == 0, result.stderr  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.stderr
 
 
 def test_login_reads_the_password_from_stdin_and_saves_the_session(

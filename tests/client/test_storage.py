@@ -59,7 +59,7 @@ def memory_keyring() -> Iterator[DictKeyring]:
     store = DictKeyring()
 
     class Backend(KeyringBackend):
-        priority = 1  # type: ignore[assignment]
+        priority = 1
 
         def get_password(self, service: str, username: str) -> str | None:
             return store.get_password(service, username)
@@ -71,7 +71,7 @@ def memory_keyring() -> Iterator[DictKeyring]:
             store.delete_password(service, username)
 
     previous = keyring.get_keyring()
-    keyring.set_keyring(Backend())
+    keyring.set_keyring(Backend())  # type: ignore[no-untyped-call]
     yield store
     keyring.set_keyring(previous)
 
@@ -216,7 +216,12 @@ def test_reads_are_cached_until_the_file_changes(
     storage.set_item("a", "1")
     opened: list[Any] = []
     real_open = os.open
-    monkeypatch.setattr(os, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k))
+
+    def counting_open(*args: Any, **kwargs: Any) -> int:
+        opened.append(args)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(os, "open", counting_open)
     for _ in range(10):
         assert storage.get_item("a") == "1"
     assert opened == []
