@@ -238,3 +238,21 @@ def test_the_specs_example_works_as_written(gateway: LiveGateway, tmp_path: Path
     assert session.is_valid()
     me = httpx.get(f"{gateway.url}/auth/me", auth=CognitoAuth(user))
     assert me.status_code == 200, me.text
+
+
+def test_login_refreshes_through_the_gateway_when_the_client_has_a_secret(
+    gateway_factory: Callable[..., LiveGateway],
+    secret_pool: LocalPool,
+    real_clock: FakeClock,
+    tmp_path: Path,
+) -> None:
+    gateway = gateway_factory(secret_pool)
+    path = tmp_path / "session.json"
+    user = login(gateway.url, "demo", PASSWORD, storage=FileStorage(path), clock=real_clock)
+    assert json.loads(path.read_text())["cognito-gate.refreshVia"] == "gateway"
+    first = user.get_session()
+    real_clock.advance(3605)
+    # At Cognito this refresh would need SECRET_HASH, which only the gateway can compute.
+    refreshed = user.get_session()
+    assert refreshed.is_valid()
+    assert refreshed.access_token != first.access_token

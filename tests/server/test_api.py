@@ -171,6 +171,7 @@ async def test_config_tells_the_client_where_cognito_is(
     assert body["clientId"] == pool.client_id
     assert body["region"] == "us-east-1"
     assert body["cognitoEndpoint"] == pool.endpoint
+    assert body["clientHasSecret"] is False
     assert body["deviceRemembering"] is False
     assert body["warnings"] == []
 

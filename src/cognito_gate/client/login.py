@@ -57,6 +57,9 @@ def _session_from_answer(
         raise UnexpectedResponse("the gateway did not say which user pool it uses")
     region = tokens.get("region") or config.get("region")
     endpoint = config.get("cognitoEndpoint")
+    if config.get("clientHasSecret") is True:
+        # Refreshing at Cognito needs SECRET_HASH, and only the gateway knows the secret.
+        refresh_via = "gateway"
     result = wire.parse_tokens_object(tokens)
     return setup_session(
         # The tokens object's username is the cognito:username the JS library's keys use.

@@ -86,6 +86,7 @@ def auth_router(gate: Gate) -> APIRouter:
             "clientId": gate.idp.client_id,
             "region": gate.idp.region,
             "cognitoEndpoint": gate.idp.endpoint,
+            "clientHasSecret": gate.idp.has_secret,
             "deviceRemembering": gate.device_remembering,
             "warnings": [f.message for f in gate.findings if f.severity != "info"],
         }
