@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
+import uvicorn
 
-from cognito_gate.cognito.local import Emulator, LocalPool, provision_pool
+from cognito_gate.cognito.local import EMULATOR_CREDENTIALS, Emulator, LocalPool, provision_pool
+from cognito_gate.config import Settings, load_settings
+from cognito_gate.gate import Gate
 
 
 class FakeClock:
@@ -49,19 +56,6 @@ def secret_pool(emulator: Emulator) -> LocalPool:
 
 
 # -- the gateway -----------------------------------------------------------------------------------
-
-import asyncio  # noqa: E402
-import socket  # noqa: E402
-import threading  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from typing import Any  # noqa: E402
-
-import uvicorn  # noqa: E402
-
-from cognito_gate.cognito.local import EMULATOR_CREDENTIALS  # noqa: E402
-from cognito_gate.config import Settings, load_settings  # noqa: E402
-from cognito_gate.gate import Gate  # noqa: E402
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 
@@ -146,6 +140,3 @@ def gateway_factory(emulator: Emulator) -> Iterator[Callable[..., LiveGateway]]:
 def gateway(gateway_factory: Callable[..., LiveGateway], pool: LocalPool) -> LiveGateway:
     """A live gateway in front of ``pool`` with the default policy and a memory store."""
     return gateway_factory(pool)
-
-
-_ = asyncio  # imported for fixtures that run coroutines
