@@ -51,5 +51,10 @@ node:
 	  echo "installing Debian's nodejs and npm (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 
+# Speed, measured side by side with the baselines; each script prints a table and writes JSON.
+bench: $(VENV)/.dev-stamp web/node_modules/.installed
+	$(BIN)/python benchmarks/verify.py
+	$(BIN)/python benchmarks/client.py
+
 clean:
 	rm -rf $(VENV) .cognito-gate .pytest_cache .mypy_cache .ruff_cache

@@ -29,7 +29,9 @@ def problem(error: e.GateError) -> JSONResponse:
     if retry_after is not None:
         body["retryAfter"] = retry_after
         headers["Retry-After"] = str(retry_after)
-    if error.status == 401 and isinstance(error, e.Unauthorized | e.InvalidToken):
+    if isinstance(error, e.InvalidToken):
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    elif isinstance(error, e.Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse(body, status_code=error.status, headers=headers)
 

@@ -14,7 +14,7 @@ from cognito_gate.gate import Gate, TokenAnswer
 from cognito_gate.server.deps import bearer, client_context, require_admin
 from cognito_gate.server.problems import GateRoute
 from cognito_gate.server.schemas import ChallengeBody, LoginBody, LogoutBody, RefreshBody
-from cognito_gate.verify import Claims, CognitoJwtVerifier
+from cognito_gate.verify import Claims, CognitoJwtVerifier, jwks_uri_for
 from cognito_gate.verify.fastapi import bearer_claims
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -35,11 +35,11 @@ def _answer(result: TokenAnswer | Challenge) -> JSONResponse:
 def access_verifier(gate: Gate) -> CognitoJwtVerifier:
     """Verifies the pool's access tokens for this app client (JWKS from the endpoint if set)."""
     idp = gate.idp
-    jwks_uri = None
-    if idp.endpoint:
-        jwks_uri = f"{idp.endpoint}/{idp.user_pool_id}/.well-known/jwks.json"
     return CognitoJwtVerifier(
-        idp.user_pool_id, client_id=idp.client_id, token_use="access", jwks_uri=jwks_uri
+        idp.user_pool_id,
+        client_id=idp.client_id,
+        token_use="access",
+        jwks_uri=jwks_uri_for(idp.user_pool_id, idp.endpoint) if idp.endpoint else None,
     )
 
 
