@@ -14,10 +14,10 @@ import logging
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from cognito_gate import errors as e
 from cognito_gate.cognito.idp import Challenge, ClientContext, CognitoError, CognitoIdp, Tokens
@@ -265,13 +265,13 @@ class Gate:
         kind: str,
         name: str,
         client: ClientContext,
-        call: Callable[[str], Any],
+        call: Callable[[str], Awaitable[Tokens | Challenge]],
     ) -> Tokens | Challenge:
         """Reserve on the address and the account, make one Cognito check, record what it said."""
         if self.settings.lock_scope == "user+ip":
             verdict = await self._account_lock(name)
             if not verdict.allowed:
-                return await self._refuse(kind, name, client, verdict)
+                await self._refuse(kind, name, client, verdict)
         reservation = uuid.uuid4().hex
         addr_key = f"addr{SEP}{client.ip}"
         addr = await self._admit(self.address_policy, addr_key, reservation)
@@ -286,8 +286,8 @@ class Gate:
             await self._release(addr_key, reservation)
             raise
         if not verdict.allowed:
-            await self._record(self.address_policy, addr_key, reservation, Outcome.NEUTRAL)
-            return await self._refuse(kind, name, client, verdict)
+            await self._release(addr_key, reservation)
+            await self._refuse(kind, name, client, verdict)
         hash_name = name
         try:
             if self.idp.has_secret:
@@ -297,18 +297,15 @@ class Gate:
             await self._settle(kind, name, client, key, addr_key, reservation, err.outcome)
             self.metrics.inc("cognito_gate_cognito_errors_total", code=err.error.code)
             await self._event(kind, name, client.ip, _outcome_word(err), code=err.error.code)
-            if (
-                isinstance(err.error, e.AccountLocked)
-                and self.settings.lockout_response == "opaque"
-            ):
-                # Cognito's own lockout: not counted, and in opaque mode shown as any refusal.
-                raise e.InvalidCredentials() from None
+            if isinstance(err.error, e.AccountLocked):
+                # Cognito's own lockout: not counted, answered as ours is (opaque or explicit).
+                raise self._refusal(Verdict(False, err.error.retry_after, "locked")) from None
             raise err.error from None
         outcome = Outcome.SUCCESS if isinstance(result, Tokens) else Outcome.NEUTRAL
         await self._settle(kind, name, client, key, addr_key, reservation, outcome)
         word = "success" if outcome is Outcome.SUCCESS else "challenge"
         await self._event(kind, name, client.ip, word)
-        return result  # type: ignore[no-any-return]
+        return result
 
     async def _release(self, addr_key: str, reservation: str) -> None:
         # When the store is down, the reservation expires by itself.
@@ -335,7 +332,7 @@ class Gate:
 
     async def _refuse(
         self, kind: str, name: str, client: ClientContext, verdict: Verdict
-    ) -> Tokens | Challenge:
+    ) -> NoReturn:
         self.metrics.inc("cognito_gate_login_attempts_total", outcome="locked")
         await self._event(kind, name, client.ip, "locked", reason=verdict.reason)
         raise self._refusal(verdict)
