@@ -23,6 +23,7 @@ from cognito_gate.policy import AccountState
 from cognito_gate.stores.base import EVENTS_KEPT, Versioned, decode_state, encode_state
 
 T = TypeVar("T")
+_SETUP_TRIES = 60  # about nine seconds in all
 logger = logging.getLogger("cognito_gate.stores")
 
 _SCHEMA = """
@@ -46,6 +47,24 @@ CREATE TABLE IF NOT EXISTS gate_token_owners (
 """
 
 
+def _prepare(conn: sqlite3.Connection) -> None:
+    """WAL mode and the schema. Several processes opening a new file at once race for the lock
+    that switching to WAL takes, and SQLite reports that at once instead of waiting for the busy
+    timeout: so try again, briefly, as the busy timeout would have."""
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    for attempt in range(1, _SETUP_TRIES + 1):
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _SETUP_TRIES:
+                raise
+            time.sleep(0.005 * attempt)
+
+
 class SqliteStore:
     """Lockout state in an SQLite file."""
 
@@ -66,10 +85,11 @@ class SqliteStore:
             conn = sqlite3.connect(
                 self.path, timeout=10.0, isolation_level=None, check_same_thread=False
             )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=10000")
-            conn.executescript(_SCHEMA)
+            try:
+                _prepare(conn)
+            except BaseException:
+                conn.close()
+                raise
             self._conn = conn
         return self._conn
 
