@@ -378,3 +378,11 @@ def test_a_key_set_in_two_sections_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as failed:
         load_settings(path)
     assert "max_attempts" in failed.value.message
+
+
+def test_a_store_password_never_shows_in_repr() -> None:
+    settings = load_settings(store="sqlite:///gate.db")
+    shown = settings.model_copy(update={"store": "postgresql://gate:hunter2@db/gate"})
+    assert "hunter2" not in repr(shown)
+    assert "postgresql://gate:***@db/gate" in repr(shown)
+    assert shown.store_shown == "postgresql://gate:***@db/gate"

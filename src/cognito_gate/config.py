@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -134,6 +135,11 @@ class Settings(BaseSettings):
         if self.max_lockout_seconds < self.lockout_seconds:
             raise ValueError("max_lockout_seconds: must be >= lockout_seconds")
         return self
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # A store URL may carry a password: never in a repr (logs, tracebacks).
+        for name, value in super().__repr_args__():
+            yield name, redact_url(value) if name == "store" and isinstance(value, str) else value
 
     @property
     def store_shown(self) -> str:
