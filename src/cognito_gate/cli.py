@@ -206,26 +206,32 @@ def status(name: str, config: ConfigOption = None, url: UrlOption = None) -> Non
     typer.echo(json.dumps(found, indent=2))
 
 
+def _account_action(
+    name: str,
+    config: Path | None,
+    url: str | None,
+    action: str,
+    method: Callable[[Gate, str], Awaitable[None]],
+) -> None:
+    """``action`` through a gateway's admin API (``url``), else ``method`` on the store."""
+    settings = settings_or_exit(config)
+    if url:
+        _admin(settings, url, "POST", f"/admin/accounts/{_quote(name)}/{action}")
+    else:
+        run(_with_gate(settings, lambda gate: method(gate, name)))
+    typer.echo(f"{name}: {action}ed")
+
+
 @app.command()
 def unlock(name: str, config: ConfigOption = None, url: UrlOption = None) -> None:
     """Clear an account's failures, lockouts and locks."""
-    settings = settings_or_exit(config)
-    if url:
-        _admin(settings, url, "POST", f"/admin/accounts/{_quote(name)}/unlock")
-    else:
-        run(_with_gate(settings, lambda gate: gate.unlock(name)))
-    typer.echo(f"{name}: unlocked")
+    _account_action(name, config, url, "unlock", Gate.unlock)
 
 
 @app.command()
 def lock(name: str, config: ConfigOption = None, url: UrlOption = None) -> None:
     """Lock an account until an admin unlocks it (login and refresh refused)."""
-    settings = settings_or_exit(config)
-    if url:
-        _admin(settings, url, "POST", f"/admin/accounts/{_quote(name)}/lock")
-    else:
-        run(_with_gate(settings, lambda gate: gate.lock(name)))
-    typer.echo(f"{name}: locked")
+    _account_action(name, config, url, "lock", Gate.lock)
 
 
 def _register_client_commands() -> None:
