@@ -15,6 +15,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
+from cognito_gate.answers import TokenAnswer
 from cognito_gate.cli import app
 from cognito_gate.cognito.idp import ClientContext
 from cognito_gate.cognito.local import (
@@ -26,7 +27,7 @@ from cognito_gate.cognito.local import (
 )
 from cognito_gate.config import load_settings
 from cognito_gate.errors import AccountLocked, InvalidCredentials
-from cognito_gate.gate import Gate, TokenAnswer
+from cognito_gate.gate import Gate
 from cognito_gate.runtime import Runtime, build_runtime, summary
 from tests.conftest import ADMIN_TOKEN, LiveGateway, make_gate
 

@@ -9,17 +9,16 @@ admin lock), ``user\\x1f{name}\\x1f{ip}`` (the counters in ``user+ip`` scope) an
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import time
 import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import Any, NoReturn
 
 from cognito_gate import errors as e
+from cognito_gate.answers import AccountStatus, TokenAnswer, iso_utc, token_digest
 from cognito_gate.cognito.idp import Challenge, ClientContext, CognitoError, CognitoIdp, Tokens
 from cognito_gate.config import Settings
 from cognito_gate.doctor import (
@@ -44,65 +43,6 @@ CHALLENGES = frozenset(
 )
 #: Refresh-token owners are remembered this long when the client's validity is unknown.
 DEFAULT_REFRESH_VALIDITY = 30 * 86400
-
-
-@dataclass(frozen=True)
-class TokenAnswer:
-    """The tokens object of the HTTP API."""
-
-    tokens: Tokens
-    refresh_token: str
-    username: str
-    user_pool_id: str
-    client_id: str
-    region: str
-
-    def to_json(self) -> dict[str, Any]:
-        """The camelCase body SPEC names."""
-        return {
-            "idToken": self.tokens.id_token,
-            "accessToken": self.tokens.access_token,
-            "refreshToken": self.refresh_token,
-            "expiresIn": self.tokens.expires_in,
-            "tokenType": self.tokens.token_type,
-            "username": self.username,
-            "userPoolId": self.user_pool_id,
-            "clientId": self.client_id,
-            "region": self.region,
-        }
-
-
-@dataclass(frozen=True)
-class AccountStatus:
-    """What an admin sees of an account."""
-
-    username: str
-    failures: int
-    locked_until: float | None
-    lockouts: int
-    permanent: bool
-    admin_locked: bool
-
-    def to_json(self) -> dict[str, Any]:
-        """The camelCase body of ``GET /admin/accounts/{username}``."""
-        until = None
-        if self.locked_until is not None:
-            until = (
-                datetime.fromtimestamp(self.locked_until, UTC).isoformat().replace("+00:00", "Z")
-            )
-        return {
-            "username": self.username,
-            "failures": self.failures,
-            "lockedUntil": until,
-            "lockouts": self.lockouts,
-            "permanent": self.permanent,
-            "adminLocked": self.admin_locked,
-        }
-
-
-def token_digest(refresh_token: str) -> str:
-    """How a refresh token is named in the store: never the token itself."""
-    return hashlib.sha256(refresh_token.encode()).hexdigest()
 
 
 class Gate:
@@ -246,7 +186,7 @@ class Gate:
         self, kind: str, name: str | None, ip: str | None, outcome: str, **more: Any
     ) -> None:
         event = {
-            "time": datetime.fromtimestamp(self.clock(), UTC).isoformat().replace("+00:00", "Z"),
+            "time": iso_utc(self.clock()),
             "type": kind,
             "username": name,
             "ip": ip,

@@ -112,9 +112,9 @@ def test_revoke_token_from_another_client_is_refused(pool: LocalPool) -> None:
 
 
 def test_logout_through_the_gateway_works_on_the_emulator(pool: LocalPool) -> None:
+    from cognito_gate.answers import TokenAnswer
     from cognito_gate.cognito.idp import ClientContext
     from cognito_gate.errors import InvalidRefreshToken
-    from cognito_gate.gate import TokenAnswer
     from tests.conftest import make_gate
 
     gate = make_gate(pool)

@@ -18,7 +18,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from cognito_gate import errors as e
-from cognito_gate.gate import Gate, TokenAnswer
+from cognito_gate.answers import TokenAnswer
+from cognito_gate.gate import Gate
 
 TARGET_PREFIX = "AWSCognitoIdentityProviderService."
 AMZ_JSON = "application/x-amz-json-1.1"

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from cognito_gate import errors as e
+from cognito_gate.answers import TokenAnswer
 from cognito_gate.cognito.idp import Challenge, CognitoError
-from cognito_gate.gate import Gate, TokenAnswer
+from cognito_gate.gate import Gate
 from cognito_gate.server.deps import bearer, client_context, require_admin
 from cognito_gate.server.problems import GateRoute
 from cognito_gate.server.schemas import ChallengeBody, LoginBody, LogoutBody, RefreshBody
