@@ -11,7 +11,8 @@ import jwt
 import pytest
 from botocore.exceptions import ClientError
 
-from cognito_gate.cognito.idp import CognitoIdp, secret_hash
+from cognito_gate.cognito.idp import CognitoIdp
+from cognito_gate.cognito.jwt import secret_hash
 from cognito_gate.cognito.local import (
     EMULATOR_CREDENTIALS,
     SAFE_AUTH_FLOWS,

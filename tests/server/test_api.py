@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from cognito_gate.cognito.idp import unverified_claims
+from cognito_gate.cognito.jwt import unverified_claims
 from cognito_gate.cognito.local import LocalPool, emulator_client
 from tests.conftest import FakeClock
 from tests.server.conftest import PASSWORD, Api

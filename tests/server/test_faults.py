@@ -141,7 +141,7 @@ async def test_cognitos_own_lockout_is_hidden_in_opaque_mode_and_not_counted(
 async def test_a_secret_clients_refresh_token_of_unknown_owner_is_refused_plainly(
     api_factory: ApiFactory, secret_pool: LocalPool, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from cognito_gate.cognito.idp import secret_hash
+    from cognito_gate.cognito.jwt import secret_hash
     from cognito_gate.cognito.local import emulator_client
 
     assert secret_pool.client_secret is not None

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from cognito_gate.cognito.idp import secret_hash
+from cognito_gate.cognito.jwt import secret_hash
 from cognito_gate.cognito.local import LocalPool
 from tests.server.conftest import PASSWORD, Api
 

@@ -6,23 +6,13 @@ knows when a token expires. Verify tokens on the server with ``cognito_gate.veri
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from functools import lru_cache
 from typing import Any
 
+from cognito_gate.cognito.jwt import unverified_claims
 
-@lru_cache(maxsize=128)
-def _decode_payload(jwt_token: str) -> dict[str, Any]:
-    # Decoding the same few tokens again on every get_session is most of its cost: cache it.
-    try:
-        part = jwt_token.split(".")[1]
-        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-        payload = json.loads(raw)
-    except (IndexError, ValueError, binascii.Error, UnicodeDecodeError):
-        return {}
-    return payload if isinstance(payload, dict) else {}
+# Decoding the same few tokens again on every get_session is most of its cost: cache it.
+_decode_payload = lru_cache(maxsize=128)(unverified_claims)
 
 
 class CognitoJwtToken:

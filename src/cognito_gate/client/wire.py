@@ -12,9 +12,6 @@ Two servers answer the client:
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import random
 import time
@@ -25,6 +22,7 @@ from typing import Any
 import httpx
 
 from cognito_gate.client import errors as e
+from cognito_gate.cognito.jwt import secret_hash as secret_hash
 
 USER_AGENT = "cognito-gate-python"
 COGNITO_TARGET = "AWSCognitoIdentityProviderService."
@@ -47,14 +45,6 @@ class AuthResult:
     access_token: str
     refresh_token: str | None
     username: str | None = None
-
-
-def secret_hash(client_secret: str, username: str, client_id: str) -> str:
-    """Cognito's SECRET_HASH: base64(HMAC-SHA256(secret, username + client id))."""
-    digest = hmac.new(
-        client_secret.encode("utf-8"), (username + client_id).encode("utf-8"), hashlib.sha256
-    ).digest()
-    return base64.b64encode(digest).decode("ascii")
 
 
 def cognito_request(endpoint: str, operation: str, body: Mapping[str, Any]) -> httpx.Request:

@@ -7,10 +7,6 @@ Cognito's own five attempts than the policy accounted for.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
-import json
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cognito_gate.cognito.errors import Operation, translate
+from cognito_gate.cognito.jwt import secret_hash, unverified_claims
 from cognito_gate.errors import GateError
 from cognito_gate.policy import Outcome
 
@@ -108,22 +105,6 @@ class ClientContext:
         if self.encoded_data:
             data["EncodedData"] = self.encoded_data
         return data
-
-
-def unverified_claims(jwt: str) -> dict[str, Any]:
-    """The payload of a JWT, without checking anything (for tokens Cognito just handed us)."""
-    try:
-        payload = jwt.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):
-        return {}
-    return claims if isinstance(claims, dict) else {}
-
-
-def secret_hash(secret: str, username: str, client_id: str) -> str:
-    """Cognito's SECRET_HASH: base64(HMAC-SHA256(secret, username + client_id))."""
-    digest = hmac.new(secret.encode(), (username + client_id).encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
 
 
 def _result(answer: Mapping[str, Any]) -> Tokens | Challenge:

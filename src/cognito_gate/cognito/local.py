@@ -12,8 +12,6 @@ that every route works against the emulator as it does on AWS:
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -21,20 +19,13 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from cognito_gate.cognito.jwt import unverified_claims
+
 REGION = "us-east-1"
 # moto checks no signature; boto3 still wants credentials to sign with.
 EMULATOR_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
 logger = logging.getLogger(__name__)
-
-
-def _jwt_claims(token: str) -> dict[str, Any]:
-    try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):
-        return {}
-    return claims if isinstance(claims, dict) else {}
 
 
 def _install_missing_calls() -> None:
@@ -65,7 +56,7 @@ def _install_missing_calls() -> None:
                     pool.refresh_tokens[token] = None
                     origin = entry[2]
                     for access in list(pool.access_tokens):
-                        if _jwt_claims(access).get("origin_jti") == origin:
+                        if unverified_claims(access).get("origin_jti") == origin:
                             pool.access_tokens.pop(access, None)
                     return EmptyResult()
         # Cognito answers success for a token it does not know (RFC 7009).
