@@ -24,9 +24,9 @@ from pydantic_settings import (
 )
 
 from cognito_gate.errors import ConfigError
+from cognito_gate.verify.pools import region_of
 
 ENV_PREFIX = "COGNITO_GATE_"
-_POOL_ID = re.compile(r"^(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)_[0-9A-Za-z]+$")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: The embedded default's demo user logs in with this unless COGNITO_GATE_DEMO_PASSWORD says otherwise.
@@ -85,8 +85,11 @@ class Settings(BaseSettings):
     @field_validator("user_pool_id")
     @classmethod
     def _pool_id_shape(cls, value: str | None) -> str | None:
-        if value is not None and not _POOL_ID.match(value):
-            raise ValueError("expected REGION_ID, e.g. eu-west-1_AbCdEf123")
+        if value is not None:
+            try:
+                region_of(value)
+            except ValueError:
+                raise ValueError("expected REGION_ID, e.g. eu-west-1_AbCdEf123") from None
         return value
 
     @field_validator("cors_origins")
@@ -156,8 +159,7 @@ class Settings(BaseSettings):
         """The region: set explicitly, or read from the pool id."""
         if self.region:
             return self.region
-        match = _POOL_ID.match(self.user_pool_id or "")
-        return match.group("region") if match else "us-east-1"
+        return region_of(self.user_pool_id) if self.user_pool_id else "us-east-1"
 
     @classmethod
     def settings_customise_sources(

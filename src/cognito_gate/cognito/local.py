@@ -20,6 +20,7 @@ import boto3
 from botocore.config import Config
 
 from cognito_gate.cognito.jwt import unverified_claims
+from cognito_gate.verify.pools import issuer_for, jwks_uri_for
 
 REGION = "us-east-1"
 # moto checks no signature; boto3 still wants credentials to sign with.
@@ -145,12 +146,12 @@ class LocalPool:
     @property
     def jwks_uri(self) -> str:
         """Where the emulator serves this pool's JWKS."""
-        return f"{self.endpoint}/{self.user_pool_id}/.well-known/jwks.json"
+        return jwks_uri_for(self.user_pool_id, self.endpoint)
 
     @property
     def issuer(self) -> str:
         """The ``iss`` of this pool's tokens: always the AWS form, even on the emulator."""
-        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+        return issuer_for(self.user_pool_id)
 
 
 SAFE_AUTH_FLOWS = ["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
