@@ -2,8 +2,9 @@
 
 The policy decides and the store counts: a store never interprets a lockout state, it only keeps
 it and swaps it atomically (one statement: "write this if the version is still N"). Every backend
-(memory, SQLite, Redis, PostgreSQL) implements the same few operations, so that :func:`update`,
-written once above them, gives every backend the same semantics.
+(memory, SQLite, Redis, PostgreSQL, DynamoDB) implements the same few operations, so that
+:func:`update`, written once above them, gives every backend the same semantics. The conformance
+suite (``tests/stores``) is the definition of a store: a backend that passes it is done.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import contextlib
 import json
 import random
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -57,12 +58,13 @@ class Store(Protocol):
         """Every key that starts with ``prefix``."""
         ...
 
-    async def add_event(self, event: dict[str, Any]) -> None:
-        """Append an auth event (never containing a secret)."""
+    async def add_events(self, events: Sequence[dict[str, Any]]) -> None:
+        """Append auth events, oldest first (never containing a secret); the log keeps the
+        newest :data:`EVENTS_KEPT`."""
         ...
 
     async def events(self, username: str | None, limit: int) -> list[dict[str, Any]]:
-        """Recent events, newest first, optionally for one username."""
+        """Recent events, newest first, optionally for one ``username`` (the event's field)."""
         ...
 
     async def put_token_owner(self, digest: str, username: str, expires_at: float) -> None:
@@ -71,6 +73,11 @@ class Store(Protocol):
 
     async def token_owner(self, digest: str, now: float) -> str | None:
         """Who the refresh token with this hash belongs to, if remembered and not expired."""
+        ...
+
+    async def init(self) -> None:
+        """Create the schema or table now (``cognito-gate store init``); stores that may do it
+        on first use do it then too. Raises StoreUnavailable or ConfigError."""
         ...
 
     async def ping(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from cognito_gate.policy import AccountState
@@ -45,8 +46,8 @@ class MemoryStore:
     async def keys(self, prefix: str) -> list[str]:
         return sorted(k for k in self._records if k.startswith(prefix))
 
-    async def add_event(self, event: dict[str, Any]) -> None:
-        self._events.append(dict(event))
+    async def add_events(self, events: Sequence[dict[str, Any]]) -> None:
+        self._events.extend(dict(event) for event in events)
 
     async def events(self, username: str | None, limit: int) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -65,6 +66,9 @@ class MemoryStore:
         if entry is None or entry[1] <= now:
             return None
         return entry[0]
+
+    async def init(self) -> None:
+        return None
 
     async def ping(self) -> None:
         return None
