@@ -175,14 +175,27 @@ def test_serve_prints_the_doctors_warnings(
     fake_uvicorn: dict[str, Any],
 ) -> None:
     pool = provision_pool(emulator.endpoint, remember_devices=True)
+    bypass = emulator_client(pool.endpoint).create_user_pool_client(
+        UserPoolId=pool.user_pool_id,
+        ClientName="spa",
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
     configure(monkeypatch, pool, STORE="memory://")
     result = cli("serve")
     assert result.exit_code == 0, result.output
     assert f"user pool id : {pool.user_pool_id}" in result.stdout
-    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("doctor: WARN")]
     assert len(warnings) == 1
     assert "remembers devices" in warnings[0]
     assert "Fix:" in warnings[0]
+    # every client of the pool is checked, not only the gateway's own: the same as doctor
+    errors = [line for line in result.stderr.splitlines() if line.startswith("doctor: ERROR")]
+    assert len(errors) == 1
+    assert f"[client {bypass}]" in errors[0]
+    served = {line.removeprefix("doctor: ") for line in result.output.splitlines()}
+    doctor_lines = {line.strip() for line in cli("doctor").stdout.splitlines()[1:-1]}
+    assert doctor_lines <= served
+    assert any("Users sign in with: username; case-insensitive" in line for line in served)
 
 
 # -- doctor ---------------------------------------------------------------------------------------
@@ -243,7 +256,7 @@ def test_doctor_with_a_bad_setting_exits_2(
 def sqlite_gate(pool: LocalPool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
     """A gateway's Gate over an SQLite file, and the CLI pointed at the same file."""
     url = f"sqlite:///{tmp_path}/gate.db"
-    monkeypatch.setenv(P + "STORE", url)
+    configure(monkeypatch, pool, STORE=url)
     gate = make_gate(pool, store=url)
     asyncio.run(gate.start())
     yield gate

@@ -14,12 +14,11 @@ from typing import Annotated, Any, TypeVar
 import httpx
 import typer
 
-from cognito_gate.cognito.idp import CognitoIdp
-from cognito_gate.cognito.local import EMULATOR_CREDENTIALS, REGION
+from cognito_gate.admin import Admin
+from cognito_gate.cognito.local import EMULATOR_CREDENTIALS, REGION, LocalPool
 from cognito_gate.config import Settings, load_settings
 from cognito_gate.errors import ConfigError, GateError
 from cognito_gate.gate import Gate
-from cognito_gate.stores import open_store
 
 T = TypeVar("T")
 
@@ -88,12 +87,22 @@ def serve(
         raise
     for line in summary(runtime):
         typer.echo(line)
-    for finding in runtime.gate.findings:
-        if finding.severity != "info":
-            typer.echo(f"warning: {finding.line()}", err=True)
-    uvicorn.run(
-        create_app(runtime=runtime), host=settings.host, port=settings.port, log_level="info"
-    )
+    for finding in runtime.gate.findings:  # the same findings as `cognito-gate doctor`
+        typer.echo(f"doctor: {finding.line()}", err=finding.severity != "info")
+    if runtime.pool is not None:
+        _remember_embedded_pool(runtime.pool)
+    try:
+        # proxy_headers=False: only the gateway's TRUSTED_PROXIES rule may read X-Forwarded-For.
+        uvicorn.run(
+            create_app(runtime=runtime),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            proxy_headers=False,
+        )
+    finally:
+        if runtime.pool is not None:
+            EMBEDDED_STATE.unlink(missing_ok=True)
 
 
 @app.command()
@@ -129,21 +138,40 @@ UrlOption = Annotated[
 ]
 
 
+#: Where ``serve`` on the embedded default says which pool it made, for the offline commands.
+EMBEDDED_STATE = Path(".cognito-gate") / "embedded.json"
+
+
+def _remember_embedded_pool(pool: LocalPool) -> None:
+    EMBEDDED_STATE.parent.mkdir(parents=True, exist_ok=True)
+    state = {"userPoolId": pool.user_pool_id, "clientId": pool.client_id, "endpoint": pool.endpoint}
+    EMBEDDED_STATE.write_text(json.dumps(state))
+
+
 def _offline_gate(settings: Settings) -> Gate:
-    """A gate over the store alone, for status/unlock without a running gateway."""
+    """A gate over the store, for status/unlock/lock without the gateway's admin API."""
     if settings.store.startswith("memory://"):
         fail("the memory:// store lives inside the gateway process: use --url URL")
-    if settings.embedded:
-        idp = CognitoIdp(
-            user_pool_id="embedded",
-            client_id="embedded",
-            region=REGION,
-            endpoint="http://127.0.0.1:9",
-            credentials=EMULATOR_CREDENTIALS,
+    if not settings.embedded:
+        return Gate.from_settings(settings)
+    # The embedded pool lives inside the running gateway, and keys carry its id.
+    try:
+        pool = json.loads(EMBEDDED_STATE.read_text())
+    except (OSError, ValueError):
+        fail(
+            "no embedded gateway is running here (its pool lives in its process):"
+            " start it with `make run`, or use --url URL"
         )
-        # The embedded pool is case-insensitive; nothing here calls Cognito.
-        return Gate(settings, idp=idp, store=open_store(settings.store), case_sensitive=False)
-    return Gate.from_settings(settings)
+        raise
+    embedded = settings.model_copy(
+        update={
+            "user_pool_id": pool["userPoolId"],
+            "client_id": pool["clientId"],
+            "cognito_endpoint": pool["endpoint"],
+            "region": REGION,
+        }
+    )
+    return Gate.from_settings(embedded, credentials=EMULATOR_CREDENTIALS)
 
 
 def _admin(
@@ -180,12 +208,10 @@ def _quote(name: str) -> str:
     return urllib.parse.quote(name, safe="")
 
 
-async def _with_gate(settings: Settings, work: Callable[[Gate], Awaitable[T]]) -> T:
+async def _with_admin(settings: Settings, work: Callable[[Admin], Awaitable[T]]) -> T:
     gate = _offline_gate(settings)
-    if not settings.embedded:
-        await gate.start()
     try:
-        return await work(gate)
+        return await work(Admin(gate))
     finally:
         await gate.close()
 
@@ -198,7 +224,7 @@ def status(name: str, config: ConfigOption = None, url: UrlOption = None) -> Non
         response = _admin(settings, url, "GET", f"/admin/accounts/{_quote(name)}", missing_ok=True)
         found = None if response.status_code == 404 else response.json()
     else:
-        result = run(_with_gate(settings, lambda gate: gate.status(name)))
+        result = run(_with_admin(settings, lambda admin: admin.status(name)))
         found = None if result is None else result.to_json()
     if found is None:
         typer.echo(f"{name}: nothing recorded (no failures, not locked)")
@@ -211,27 +237,28 @@ def _account_action(
     config: Path | None,
     url: str | None,
     action: str,
-    method: Callable[[Gate, str], Awaitable[None]],
+    method: Callable[[Admin, str], Awaitable[None]],
 ) -> None:
     """``action`` through a gateway's admin API (``url``), else ``method`` on the store."""
     settings = settings_or_exit(config)
     if url:
         _admin(settings, url, "POST", f"/admin/accounts/{_quote(name)}/{action}")
     else:
-        run(_with_gate(settings, lambda gate: method(gate, name)))
+        run(_with_admin(settings, lambda admin: method(admin, name)))
     typer.echo(f"{name}: {action}ed")
 
 
 @app.command()
 def unlock(name: str, config: ConfigOption = None, url: UrlOption = None) -> None:
     """Clear an account's failures, lockouts and locks."""
-    _account_action(name, config, url, "unlock", Gate.unlock)
+    _account_action(name, config, url, "unlock", Admin.unlock)
 
 
 @app.command()
 def lock(name: str, config: ConfigOption = None, url: UrlOption = None) -> None:
-    """Lock an account until an admin unlocks it (login and refresh refused)."""
-    _account_action(name, config, url, "lock", Gate.lock)
+    """Lock an account until an admin unlocks it (login and refresh refused; unless
+    COGNITO_GATE_LOCK_SIGNS_OUT=false, also signed out at Cognito)."""
+    _account_action(name, config, url, "lock", Admin.lock)
 
 
 def _register_client_commands() -> None:

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     region: str | None = None
     cognito_endpoint: str | None = None
     store: str = "sqlite:///.cognito-gate/gate.db"
+    workers: int = Field(1, ge=1, le=64)
 
     max_attempts: int = Field(5, ge=1, le=1000)
     lockout_seconds: float = Field(900, gt=0)
@@ -68,6 +69,8 @@ class Settings(BaseSettings):
     ip_max_attempts: int = Field(100, ge=1)
     ip_window_seconds: float = Field(900, gt=0)
     trusted_proxies: Annotated[list[Network], NoDecode] = Field(default_factory=list)
+    ipv6_prefix: int = Field(64, ge=1, le=128)
+    lock_signs_out: bool = True
     lockout_response: Literal["explicit", "opaque"] = "explicit"
 
     admin_token: SecretStr | None = None  # at least 12 characters: see _admin_token
@@ -117,10 +120,12 @@ class Settings(BaseSettings):
             "rediss://",
             "postgresql://",
             "postgres://",
+            "dynamodb://",
         )
         if not value.startswith(schemes):
             raise ValueError(
-                "expected memory://, sqlite:///PATH, redis://HOST:PORT/DB or postgresql://..."
+                "expected memory://, sqlite:///PATH, redis://HOST:PORT/DB,"
+                " postgresql://USER@HOST:PORT/DB or dynamodb://TABLE"
             )
         return value
 
@@ -137,6 +142,11 @@ class Settings(BaseSettings):
             raise ValueError("client_id: required when user_pool_id is set")
         if self.max_lockout_seconds < self.lockout_seconds:
             raise ValueError("max_lockout_seconds: must be >= lockout_seconds")
+        if self.workers > 1 and self.store.startswith("memory://"):
+            raise ValueError(
+                "workers: above 1 the processes must share a store: use sqlite:///PATH,"
+                " redis://, postgresql:// or dynamodb:// instead of memory://"
+            )
         return self
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:

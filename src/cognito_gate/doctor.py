@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cognito_gate.cognito.idp import CognitoError, CognitoIdp
+from cognito_gate.identity import SignInNames
 
 #: Auth flows that check a password without the gateway.
 BYPASS_FLOWS = {
@@ -66,7 +67,18 @@ def refresh_validity(client: dict[str, Any]) -> float:
 
 def check_pool(pool: dict[str, Any], gateway_client_id: str) -> list[Finding]:
     """Findings about the pool itself."""
-    findings: list[Finding] = []
+    names = SignInNames.of(pool)
+    findings: list[Finding] = [
+        Finding(
+            "info",
+            "sign_in_names",
+            f"Users sign in with: {names.describe()}.",
+            "every name of one account shares one counter and one lock: the gateway resolves"
+            " it with AdminGetUser before it counts (cognito-idp:AdminGetUser)"
+            if names.several
+            else "one name per account: no lookup is needed before an attempt is counted.",
+        )
+    ]
     if device_remembering(pool):
         findings.append(
             Finding(
@@ -193,12 +205,59 @@ def check_client(client: dict[str, Any], gateway_client_id: str) -> list[Finding
     return findings
 
 
+async def inspect_pool(
+    idp: CognitoIdp,
+) -> tuple[dict[str, Any], dict[str, Any], list[Finding]]:
+    """Read the pool, the gateway's client and every other app client: (pool, the gateway's
+    client, every finding, errors first). Raises CognitoError when the pool or the gateway's
+    own client cannot be read; the other clients unreadable is itself a finding."""
+    pool = await idp.describe_pool()
+    own = await idp.describe_client()
+    findings = check_pool(pool, idp.client_id) + check_client(own, idp.client_id)
+    try:
+        others = [
+            await idp.describe_client(cid)
+            for cid in await idp.list_client_ids()
+            if cid != idp.client_id
+        ]
+    except CognitoError as err:
+        findings.append(
+            Finding(
+                "warning",
+                "clients_unreadable",
+                f"Cannot list the pool's other app clients ({err.error.code}): a client that"
+                " checks passwords without the gateway would go unseen.",
+                "give the gateway cognito-idp:ListUserPoolClients and DescribeUserPoolClient.",
+            )
+        )
+        others = []
+    for client in others:
+        findings += check_client(client, idp.client_id)
+    order = {"error": 0, "warning": 1, "info": 2}
+    return pool, own, sorted(findings, key=lambda f: order.get(f.severity, 3))
+
+
 async def diagnose(idp: CognitoIdp) -> list[Finding]:
     """Read the pool and all its app clients; return every finding, errors first."""
     try:
-        pool = await idp.describe_pool()
-        clients = [await idp.describe_client(cid) for cid in await idp.list_client_ids()]
+        _, _, findings = await inspect_pool(idp)
     except CognitoError as err:
+        if err.code == "ResourceNotFoundException":
+            try:
+                await idp.describe_pool()
+            except CognitoError:
+                pass
+            else:
+                return [
+                    Finding(
+                        "error",
+                        "client_missing",
+                        f"The gateway's app client {idp.client_id} is not a client of this"
+                        " pool: every login fails.",
+                        "set COGNITO_GATE_CLIENT_ID to one of the pool's app clients.",
+                        idp.client_id,
+                    )
+                ]
         return [
             Finding(
                 "error",
@@ -208,19 +267,4 @@ async def diagnose(idp: CognitoIdp) -> list[Finding]:
                 " DescribeUserPoolClient, and check the pool id and region.",
             )
         ]
-    findings = check_pool(pool, idp.client_id)
-    if idp.client_id not in {c.get("ClientId") for c in clients}:
-        findings.append(
-            Finding(
-                "error",
-                "client_missing",
-                f"The gateway's app client {idp.client_id} is not a client of this pool: every"
-                " login fails.",
-                "set COGNITO_GATE_CLIENT_ID to one of the pool's app clients.",
-                idp.client_id,
-            )
-        )
-    for client in clients:
-        findings += check_client(client, idp.client_id)
-    order = {"error": 0, "warning": 1, "info": 2}
-    return sorted(findings, key=lambda f: order.get(f.severity, 3))
+    return findings

@@ -23,6 +23,7 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from botocore.stub import ANY, Stubber
 
 from cognito_gate import errors as e
+from cognito_gate.admin import Admin
 from cognito_gate.cognito.errors import (
     AUTH_ERRORS,
     COGNITO_LOCKOUT_SECONDS,
@@ -74,7 +75,7 @@ def login(gate: Gate, password: str, username: str = "demo", **kw: Any) -> httpx
 
 
 def status(gate: Gate, name: str = "demo") -> Any:
-    return asyncio.run(gate.status(name))
+    return asyncio.run(Admin(gate).status(name))
 
 
 def b64url(data: dict[str, Any]) -> str:
@@ -312,7 +313,7 @@ def test_secret_hash_uses_the_internal_username_and_context_data_hides_credentia
         stub.add_response(
             "admin_get_user",
             {"Username": internal},
-            expected_params={"UserPoolId": secret_pool.user_pool_id, "Username": "demo"},
+            expected_params={"UserPoolId": secret_pool.user_pool_id, "Username": "Demo"},
         )
         stub.add_response(
             "admin_initiate_auth",
@@ -322,7 +323,8 @@ def test_secret_hash_uses_the_internal_username_and_context_data_hides_credentia
                 "ClientId": secret_pool.client_id,
                 "AuthFlow": "ADMIN_USER_PASSWORD_AUTH",
                 "AuthParameters": {
-                    "USERNAME": "demo",
+                    # the name as written (trimmed): Cognito applies its own case rule
+                    "USERNAME": "Demo",
                     "PASSWORD": "Demo-passw0rd!",
                     "SECRET_HASH": expected_hash(secret, internal, secret_pool.client_id),
                 },
@@ -350,7 +352,7 @@ def test_secret_hash_uses_the_internal_username_and_context_data_hides_credentia
     assert answer.json()["username"] == internal
     assert headers.seen is not None
     assert "some-access-token" not in json.dumps(headers.seen)
-    assert asyncio.run(gate.owner("stub-refresh-token")) == (internal, "demo")
+    assert asyncio.run(gate.owner("stub-refresh-token")) == internal
 
 
 def test_context_data_carries_the_forwarded_client_address_behind_a_trusted_proxy(
@@ -492,8 +494,8 @@ def test_a_wrong_totp_code_counts_as_a_failure(gate: Gate) -> None:
                 "ClientId": gate.idp.client_id,
                 "ChallengeName": "SOFTWARE_TOKEN_MFA",
                 "Session": SESSION,
-                # the caller's USERNAME is replaced by the normalised name
-                "ChallengeResponses": {"USERNAME": "demo", "SOFTWARE_TOKEN_MFA_CODE": "000000"},
+                # the caller's USERNAME is replaced by the name it wrote (trimmed, NFC)
+                "ChallengeResponses": {"USERNAME": "Demo", "SOFTWARE_TOKEN_MFA_CODE": "000000"},
                 "ContextData": ANY,
             },
         )

@@ -33,6 +33,7 @@ async def test_an_unreachable_store_refuses_logins_without_asking_cognito(
     assert (await api.login("demo", "wrong")).status_code == 401
     checks = cognito_checks.count
     # The store goes away: its folder becomes a file, so SQLite cannot open it again.
+    await api.gate.audit.flush()  # the audit log is written off the request path
     await api.gate.store.close()
     for path in db.parent.iterdir():
         path.unlink()
@@ -59,6 +60,7 @@ async def test_a_recorded_failure_survives_a_store_outage(
     api = api_factory(clock, store=url)
     for _ in range(3):
         await api.login("demo", "wrong")
+    await api.gate.audit.flush()  # the audit log is written off the request path
     await api.gate.store.close()  # the connection drops; the file keeps what was recorded
     again = api_factory(clock, store=url)
     status = await again.status("demo")

@@ -55,6 +55,11 @@ def _code_and_message(exc: Any) -> tuple[str, str]:
     return str(error.get("Code", type(exc).__name__)), str(error.get("Message", ""))
 
 
+def error_code(exc: Exception) -> str:
+    """Cognito's error code of a botocore exception (the exception's name when it has none)."""
+    return _code_and_message(exc)[0]
+
+
 def translate(exc: Exception, operation: Operation) -> tuple[e.GateError, Outcome]:
     """The gateway error for a botocore exception, and what it says about the password."""
     code, message = _code_and_message(exc)

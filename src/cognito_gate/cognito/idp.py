@@ -17,7 +17,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cognito_gate.cognito.errors import Operation, translate
+from cognito_gate.cognito.errors import Operation, error_code, translate
 from cognito_gate.cognito.jwt import secret_hash, unverified_claims
 from cognito_gate.errors import GateError
 from cognito_gate.policy import Outcome
@@ -48,10 +48,11 @@ PRIVATE_HEADERS = frozenset(
 class CognitoError(Exception):
     """A Cognito call failed: ``error`` is what to answer, ``outcome`` what it says of the password."""
 
-    def __init__(self, error: GateError, outcome: Outcome) -> None:
+    def __init__(self, error: GateError, outcome: Outcome, code: str = "") -> None:
         super().__init__(error.message)
         self.error = error
         self.outcome = outcome
+        self.code = code  # Cognito's error code (or the exception's name), for logs and start-up
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ class CognitoIdp:
             return await self._run(fn)
         except (ClientError, BotoCoreError) as exc:
             error, outcome = translate(exc, operation)
-            raise CognitoError(error, outcome) from None
+            raise CognitoError(error, outcome, error_code(exc)) from None
 
     async def internal_username(self, username: str) -> str | None:
         """The pool's own username for a name or alias (for SECRET_HASH), None if unknown."""
@@ -196,7 +197,8 @@ class CognitoIdp:
                     ]
                 )
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") == "UserNotFoundException":
+                # A name Cognito finds no account for, or refuses as no name at all.
+                if error_code(exc) in ("UserNotFoundException", "InvalidParameterException"):
                     return None
                 raise
 
@@ -307,6 +309,23 @@ class CognitoIdp:
                 Token=refresh_token, ClientId=self.client_id, **extra
             ),
         )
+
+    async def admin_sign_out(self, username: str) -> bool:
+        """AdminUserGlobalSignOut: every refresh token of the account stops working, wherever
+        it is used. False when Cognito knows no such user."""
+
+        def call() -> bool:
+            try:
+                self._client.admin_user_global_sign_out(
+                    UserPoolId=self.user_pool_id, Username=username
+                )
+            except ClientError as exc:
+                if error_code(exc) == "UserNotFoundException":
+                    return False
+                raise
+            return True
+
+        return await self._call("read", call)
 
     async def global_sign_out(self, access_token: str) -> None:
         """GlobalSignOut: every refresh token of the user stops working."""

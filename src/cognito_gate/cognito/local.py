@@ -6,6 +6,16 @@ that every route works against the emulator as it does on AWS:
 - ``RevokeToken`` (moto answers 500): revokes the refresh token and the access tokens issued
   from it, as Cognito does.
 
+And where moto differs from Cognito in who a name reaches, it is made to agree:
+
+- ``UsernameConfiguration.CaseSensitive: false`` is honoured (moto ignores it): ``Alice`` reaches
+  ``alice``, and a second user differing only in case cannot be created;
+- ``UsernameAttributes`` (sign-in with email or phone) and ``AliasAttributes`` (a verified email or
+  phone, or ``preferred_username``) reach the account, under the pool's case rule;
+- tokens, refresh-token records and sign-outs name the account's own username, whichever name
+  logged in (moto keeps the string typed, so a global sign-out missed sessions opened by an
+  alias, and an email pool's id token carried the typed name as its ``email``).
+
 ``GetTokensFromRefreshToken`` is left missing on purpose: the gateway answers it through
 ``REFRESH_TOKEN_AUTH`` where the endpoint lacks it, and that path is tested here.
 """
@@ -64,7 +74,84 @@ def _install_missing_calls() -> None:
         return EmptyResult()
 
     setattr(CognitoIdpResponse, "revoke_token", revoke_token)  # noqa: B010
+    _install_account_names()
     setattr(CognitoIdpResponse, "_cognito_gate_patched", True)  # noqa: B010
+
+
+def _fold(pool: Any, text: str) -> str:
+    """A name as the pool compares it: lower-cased unless the pool is case-sensitive. Lower-cased,
+    not case-folded: Cognito does not make ``straße`` and ``strasse`` one name."""
+    config = pool.extended_config.get("UsernameConfiguration") or {}
+    return text if config.get("CaseSensitive", True) else text.lower()
+
+
+def _sign_in_names(pool: Any, user: Any) -> list[str]:
+    """Every name that reaches ``user`` in ``pool``, as Cognito allows them."""
+    attrs = {a["Name"]: a["Value"] for a in user.attributes}
+    names = [user.username]
+    for kind in pool.extended_config.get("UsernameAttributes") or []:
+        if attrs.get(kind):
+            names.append(attrs[kind])
+    for kind in pool.extended_config.get("AliasAttributes") or []:
+        verified = kind == "preferred_username" or attrs.get(f"{kind}_verified") == "true"
+        if attrs.get(kind) and verified:
+            names.append(attrs[kind])
+    return names
+
+
+def _install_account_names() -> None:
+    """Make moto find accounts by every name Cognito accepts, and record the account's own."""
+    from moto.cognitoidp.models import CognitoIdpUserPool
+
+    def get_user(self: Any, username: str) -> Any:
+        if username is None:
+            return None
+        exact = self.users.get(username)
+        if exact is not None:
+            return exact
+        wanted = _fold(self, username)
+        for user in self.users.values():
+            if any(_fold(self, name) == wanted for name in _sign_in_names(self, user)):
+                return user
+        return None
+
+    def canonical(self: Any, username: str) -> str:
+        user = get_user(self, username)
+        return str(user.username) if user is not None else username
+
+    create_refresh_token = CognitoIdpUserPool.create_refresh_token
+    create_jwt = CognitoIdpUserPool.create_jwt
+    sign_out = CognitoIdpUserPool.sign_out
+
+    def refresh_token(self: Any, client_id: str, username: str) -> Any:
+        return create_refresh_token(self, client_id, canonical(self, username))
+
+    def jwt(
+        self: Any,
+        client_id: str,
+        username: str,
+        token_use: str,
+        expires_in: int = 3600,
+        extra_data: dict[str, Any] | None = None,
+    ) -> Any:
+        name = canonical(self, username)
+        extra = dict(extra_data or {})
+        if token_use == "id" and "email" in (self.extended_config.get("UsernameAttributes") or []):
+            attrs = {x["Name"]: x["Value"] for x in get_user(self, name).attributes}
+            if attrs.get("email"):
+                extra["email"] = attrs["email"]  # not the name typed (moto's bug)
+        return create_jwt(self, client_id, name, token_use, expires_in, extra)
+
+    def signed_out(self: Any, username: str) -> None:
+        sign_out(self, canonical(self, username))
+
+    for name, patched in (
+        ("_get_user", get_user),
+        ("create_refresh_token", refresh_token),
+        ("create_jwt", jwt),
+        ("sign_out", signed_out),
+    ):
+        setattr(CognitoIdpUserPool, name, patched)
 
 
 class _ExpectedGaps(logging.Filter):
@@ -168,8 +255,15 @@ def provision_pool(
     with_secret: bool = False,
     case_sensitive: bool = False,
     auth_flows: list[str] | None = None,
+    username_attributes: list[str] | None = None,
+    alias_attributes: list[str] | None = None,
 ) -> LocalPool:
-    """Create a pool, a safe app client and (optionally) a confirmed demo user on the emulator."""
+    """Create a pool, a safe app client and (optionally) a confirmed demo user on the emulator.
+
+    ``username_attributes`` (``["email"]``: sign in with an email, the username a generated id) and
+    ``alias_attributes`` (``["email", "preferred_username"]``) give the pool more than one name per
+    account, as Cognito's console offers.
+    """
     idp = emulator_client(endpoint, region)
     pool_args: dict[str, Any] = {
         "PoolName": name,
@@ -184,6 +278,10 @@ def provision_pool(
             }
         },
     }
+    if username_attributes:
+        pool_args["UsernameAttributes"] = username_attributes
+    if alias_attributes:
+        pool_args["AliasAttributes"] = alias_attributes
     if remember_devices:
         pool_args["DeviceConfiguration"] = {
             "ChallengeRequiredOnNewDevice": False,
@@ -213,9 +311,10 @@ def provision_pool(
 
 def create_user(
     idp: Any, pool_id: str, username: str, password: str, attributes: dict[str, str] | None = None
-) -> None:
-    """Create a confirmed user with a permanent password."""
-    idp.admin_create_user(
+) -> str:
+    """Create a confirmed user with a permanent password; return the account's username (on an
+    email-sign-in pool a generated id, not the email given)."""
+    created = idp.admin_create_user(
         UserPoolId=pool_id,
         Username=username,
         MessageAction="SUPPRESS",
@@ -224,3 +323,4 @@ def create_user(
     idp.admin_set_user_password(
         UserPoolId=pool_id, Username=username, Password=password, Permanent=True
     )
+    return str(created["User"]["Username"])

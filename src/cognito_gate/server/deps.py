@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 
 from fastapi import Request
 
@@ -11,17 +12,39 @@ from cognito_gate.cognito.idp import ClientContext
 from cognito_gate.config import Settings
 from cognito_gate.server.client_ip import client_ip
 
+logger = logging.getLogger("cognito_gate.server")
+
 
 def client_context(request: Request, settings: Settings) -> ClientContext:
     """Who is asking, for the policy (address) and for Cognito's ContextData."""
     peer = request.client.host if request.client else None
-    ip = client_ip(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+    forwarded = request.headers.getlist("x-forwarded-for")
+    if forwarded and peer:
+        _warn_if_rewritten(peer, forwarded)
+    ip = client_ip(peer, forwarded, settings.trusted_proxies, settings.ipv6_prefix)
     return ClientContext(
         ip=ip,
         headers=tuple(request.headers.items()),
         server_name=request.url.hostname or "cognito-gate",
         server_path=request.url.path,
     )
+
+
+_warned: list[bool] = []
+
+
+def _warn_if_rewritten(peer: str, forwarded: list[str]) -> None:
+    """A server that applies X-Forwarded-For itself (uvicorn's default proxy_headers) hands the
+    gateway a client address taken from the header, which any client can forge. It shows as a
+    peer equal to the header's last hop; say so once."""
+    hops = [hop.strip() for line in forwarded for hop in line.split(",") if hop.strip()]
+    if not _warned and hops and hops[-1] == peer:
+        _warned.append(True)
+        logger.warning(
+            "the server seems to rewrite the client address from X-Forwarded-For before the"
+            " gateway sees it (uvicorn's proxy_headers): run it with proxy_headers=False"
+            " (--no-proxy-headers) and list your proxies in COGNITO_GATE_TRUSTED_PROXIES"
+        )
 
 
 def bearer(request: Request) -> str | None:

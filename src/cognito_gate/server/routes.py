@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from cognito_gate import errors as e
+from cognito_gate.admin import Admin
 from cognito_gate.answers import TokenAnswer
 from cognito_gate.cognito.idp import Challenge, CognitoError
 from cognito_gate.gate import Gate
@@ -98,11 +99,12 @@ def auth_router(gate: Gate) -> APIRouter:
 def admin_router(gate: Gate) -> APIRouter:
     """``/admin/*``: account status, lock, unlock, and the event log (admin bearer token)."""
     router = APIRouter(prefix="/admin", route_class=GateRoute, tags=["admin"])
+    admin = Admin(gate)
 
     @router.get("/accounts/{username}")
     async def status(username: str, request: Request) -> dict[str, Any]:
         require_admin(request, gate.settings)
-        found = await gate.status(username)
+        found = await admin.status(username)
         if found is None:
             raise e.NotFound("The store holds nothing for that username.")
         return found.to_json()
@@ -110,13 +112,13 @@ def admin_router(gate: Gate) -> APIRouter:
     @router.post("/accounts/{username}/unlock", status_code=204)
     async def unlock(username: str, request: Request) -> Response:
         require_admin(request, gate.settings)
-        await gate.unlock(username)
+        await admin.unlock(username)
         return Response(status_code=204)
 
     @router.post("/accounts/{username}/lock", status_code=204)
     async def lock(username: str, request: Request) -> Response:
         require_admin(request, gate.settings)
-        await gate.lock(username)
+        await admin.lock(username)
         return Response(status_code=204)
 
     @router.get("/events")
@@ -126,7 +128,7 @@ def admin_router(gate: Gate) -> APIRouter:
         limit: int = Query(50, ge=1, le=1000),
     ) -> dict[str, Any]:
         require_admin(request, gate.settings)
-        return {"events": await gate.events(username or None, limit)}
+        return {"events": await admin.events(username or None, limit)}
 
     return router
 

@@ -1,0 +1,91 @@
+"""Audit events, written off the request path: queued in memory, written to the store in batches.
+
+A request only appends to a bounded queue; a short-lived task writes what is queued in batches
+(one store round trip per batch) and ends when the queue is empty. Nothing queued is lost on a clean stop
+(:meth:`Audit.close` writes it all); while the store is down the queue waits and retries; when
+the queue is full the newest event is dropped and counted (``cognito_gate_events_dropped_total``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from typing import Any
+
+from cognito_gate.errors import StoreUnavailable
+from cognito_gate.metrics import Metrics
+from cognito_gate.stores import Store
+
+logger = logging.getLogger("cognito_gate.audit")
+
+#: Events held in memory at most, and written per store round trip.
+MAX_QUEUED = 10_000
+BATCH = 500
+#: Seconds between tries while the store is down.
+RETRY_SECONDS = 1.0
+
+
+class Audit:
+    """The audit log's writer for one store."""
+
+    def __init__(self, store: Store, metrics: Metrics, *, max_queued: int = MAX_QUEUED) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.max_queued = max_queued
+        self._queue: deque[dict[str, Any]] = deque()
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, event: dict[str, Any]) -> None:
+        """Queue ``event`` (from a coroutine); never waits, never raises."""
+        if len(self._queue) >= self.max_queued:
+            self.metrics.inc("cognito_gate_events_dropped_total")
+            return
+        self._queue.append(event)
+        self._kick()
+
+    def _kick(self) -> None:
+        # One short-lived task drains the queue and ends: nothing lingers between event loops.
+        if self._queue and (self._task is None or self._task.done()):
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        if not await self._write():
+            asyncio.get_running_loop().call_later(RETRY_SECONDS, self._kick)
+
+    async def _write(self) -> bool:
+        """Write everything queued; False when the store is down (the rest stays queued)."""
+        while self._queue:
+            batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
+            try:
+                await self.store.add_events(batch)
+            except StoreUnavailable:
+                self._queue.extendleft(reversed(batch))
+                logger.warning("audit: %d event(s) wait for the store", len(self._queue))
+                return False
+            except BaseException:
+                self._queue.extendleft(reversed(batch))
+                raise
+        return True
+
+    async def flush(self) -> None:
+        """Write what is queued now; raises StoreUnavailable if the store is down."""
+        task = self._task
+        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+            with contextlib.suppress(Exception):
+                await task
+        if not await self._write():
+            raise StoreUnavailable("The audit log could not be written.")
+
+    async def close(self) -> None:
+        """Write what is queued, if the store answers (a clean stop loses nothing written)."""
+        try:
+            await self.flush()
+        except StoreUnavailable:
+            logger.error("audit: %d event(s) could not be written at stop", len(self._queue))
+
+    @property
+    def queued(self) -> int:
+        """Events waiting to be written."""
+        return len(self._queue)

@@ -1,0 +1,231 @@
+"""The lock's one path: refuse what is locked, reserve, ask Cognito once, record what it said.
+
+Every check of a secret (a password, an MFA code, later a confirmation or reset code) goes through
+:meth:`Guard.attempt`, so that the promise holds for all of them: at most ``max_attempts`` checks
+of one account reach Cognito per lockout cycle, however many arrive at once, on however many
+processes share the store.
+
+1. A read of the account's record (no write): a locked account is refused at once.
+2. A reservation on the address, then on the account (each one atomic store update).
+3. One Cognito call.
+4. Its outcome recorded on both; an unexpected exception releases both reservations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn, TypeVar
+
+from cognito_gate import errors as e
+from cognito_gate.answers import iso_utc
+from cognito_gate.audit import Audit
+from cognito_gate.cognito.idp import ClientContext, CognitoError
+from cognito_gate.config import Settings
+from cognito_gate.identity import Account, Identity
+from cognito_gate.metrics import Metrics
+from cognito_gate.policy import AccountState, LockoutPolicy, Outcome, Verdict, account_policy
+from cognito_gate.policy import address_policy as make_address_policy
+from cognito_gate.stores import Store, update
+
+logger = logging.getLogger("cognito_gate.gate")
+
+R = TypeVar("R")
+
+
+class Guard:
+    """Policy, store and audit log around one kind of secret check."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        identity: Identity,
+        clock: Callable[[], float],
+        metrics: Metrics,
+        audit: Audit,
+        policy: LockoutPolicy | None = None,
+        space: str = "user",
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.identity = identity
+        self.clock = clock
+        self.metrics = metrics
+        self.audit = audit
+        self.policy = policy or account_policy(settings)
+        self.space = space  # the store's key space: "user" for passwords
+        self.address_policy = make_address_policy(settings)
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    async def _state(self, key: str) -> AccountState:
+        record = await self.store.load(key)
+        return record.state if record else AccountState()
+
+    async def account_lock(self, account: Account) -> Verdict:
+        """The admin lock or permanent lockout on the account itself (any scope)."""
+        verdict = self.policy.check(
+            await self._state(self.identity.user_key(account)), self.clock()
+        )
+        return verdict if verdict.admin_only else Verdict(True)
+
+    async def address_open(self, kind: str, client: ClientContext) -> None:
+        """Refuse an address the throttle holds, with a read alone (before any Cognito call)."""
+        state = await self._state(self.identity.address_key(client.ip))
+        verdict = self.address_policy.check(state, self.clock())
+        if not verdict.allowed:
+            self._throttled(kind, None, client, verdict)
+
+    def refusal(self, verdict: Verdict) -> e.GateError:
+        """What a refused attempt is answered (SPEC: locked, busy, opaque)."""
+        if self.settings.lockout_response == "opaque":
+            return e.InvalidCredentials()
+        if verdict.reason == "busy":
+            # Checks in flight fill the budget; no lockout exists (yet).
+            return e.TooManyRequests("Too many attempts at once; try again.", retry_after=1)
+        return e.AccountLocked(retry_after=None if verdict.admin_only else verdict.retry_after)
+
+    # -- the attempt --------------------------------------------------------------------------------
+
+    async def attempt(
+        self,
+        kind: str,
+        account: Account,
+        client: ClientContext,
+        call: Callable[[], Awaitable[R]],
+        judge: Callable[[R], Outcome],
+    ) -> R:
+        """Run ``call`` (one check at Cognito) under the policy; ``judge`` says what its result
+        tells of the secret. A CognitoError's outcome is recorded and its error raised."""
+        key = self.identity.counter_key(account, client.ip, self.settings.lock_scope, self.space)
+        addr_key = self.identity.address_key(client.ip)
+        now = self.clock()
+        # A read first: an attacker hammering a locked account costs one store read each.
+        state = await self._state(key)
+        if key != self.identity.user_key(account):  # locks live on the account's own record
+            verdict = await self.account_lock(account)
+            if not verdict.allowed:
+                self._refuse(kind, account, client, verdict)
+        verdict = self.policy.check(self.policy.current(state, now), now)
+        if not verdict.allowed:
+            self._refuse(kind, account, client, verdict)
+        reservation = uuid.uuid4().hex
+        addr = await self._admit(self.address_policy, addr_key, reservation)
+        if not addr.allowed:
+            self._throttled(kind, account, client, addr)
+        try:
+            verdict = await self._admit(self.policy, key, reservation)
+        except BaseException:
+            await self._release(addr_key, reservation)
+            raise
+        if not verdict.allowed:
+            await self._release(addr_key, reservation)
+            self._refuse(kind, account, client, verdict)
+        try:
+            result = await call()
+        except CognitoError as err:
+            await self._settle(kind, account, client, key, addr_key, reservation, err.outcome)
+            self.metrics.inc("cognito_gate_cognito_errors_total", code=err.error.code)
+            word = "failure" if err.outcome is Outcome.FAILURE else "error"
+            self.event(kind, account, client.ip, word, code=err.error.code)
+            if isinstance(err.error, e.AccountLocked):
+                # Cognito's own lockout: not counted, answered as ours is (opaque or explicit).
+                raise self.refusal(Verdict(False, err.error.retry_after, "locked")) from None
+            raise err.error from None
+        except BaseException:
+            # Not Cognito's answer (a bug, a cancelled request): nothing learned, nothing kept.
+            await asyncio.shield(self._release_both(key, addr_key, reservation))
+            raise
+        outcome = judge(result)
+        await self._settle(kind, account, client, key, addr_key, reservation, outcome)
+        self.event(
+            kind, account, client.ip, "success" if outcome is Outcome.SUCCESS else "challenge"
+        )
+        return result
+
+    # -- store steps --------------------------------------------------------------------------------
+
+    async def _admit(self, policy: LockoutPolicy, key: str, reservation: str) -> Verdict:
+        now = self.clock()
+        return await update(
+            self.store, key, lambda s: policy.admit(s, now, reservation), policy.expires_at
+        )
+
+    async def record(
+        self, policy: LockoutPolicy, key: str, reservation: str | None, outcome: Outcome
+    ) -> bool:
+        """Apply ``outcome`` under ``key`` (releasing ``reservation``); True if it locked."""
+        now = self.clock()
+
+        def change(state: AccountState) -> tuple[bool, AccountState]:
+            done = policy.record(state, now, reservation, outcome)
+            return done.locked, done.state
+
+        locked = await update(self.store, key, change, policy.expires_at)
+        if locked:
+            self.metrics.inc("cognito_gate_lockouts_total", kind=policy.name)
+        return locked
+
+    async def _release(self, addr_key: str, reservation: str) -> None:
+        # When the store is down, the reservation expires by itself.
+        with contextlib.suppress(e.StoreUnavailable):
+            await self.record(self.address_policy, addr_key, reservation, Outcome.NEUTRAL)
+
+    async def _release_both(self, key: str, addr_key: str, reservation: str) -> None:
+        with contextlib.suppress(e.StoreUnavailable):
+            await self.record(self.policy, key, reservation, Outcome.NEUTRAL)
+        await self._release(addr_key, reservation)
+
+    async def _settle(
+        self,
+        kind: str,
+        account: Account,
+        client: ClientContext,
+        key: str,
+        addr_key: str,
+        reservation: str,
+        outcome: Outcome,
+    ) -> None:
+        self.metrics.inc("cognito_gate_login_attempts_total", outcome=outcome.value)
+        locked = await self.record(self.policy, key, reservation, outcome)
+        addr_outcome = Outcome.FAILURE if outcome is Outcome.FAILURE else Outcome.NEUTRAL
+        await self.record(self.address_policy, addr_key, reservation, addr_outcome)
+        if locked:
+            logger.info("account locked: user=%s ip=%s", account.key, client.ip)
+            self.event("lockout", account, client.ip, "locked")
+
+    def _refuse(
+        self, kind: str, account: Account, client: ClientContext, verdict: Verdict
+    ) -> NoReturn:
+        outcome = "busy" if verdict.reason == "busy" else "locked"
+        self.metrics.inc("cognito_gate_login_attempts_total", outcome=outcome)
+        self.event(kind, account, client.ip, outcome, reason=verdict.reason)
+        raise self.refusal(verdict)
+
+    def _throttled(
+        self, kind: str, account: Account | None, client: ClientContext, verdict: Verdict
+    ) -> NoReturn:
+        self.metrics.inc("cognito_gate_login_attempts_total", outcome="throttled")
+        self.event(kind, account, client.ip, "throttled")
+        raise e.TooManyRequests(retry_after=verdict.retry_after)
+
+    # -- audit --------------------------------------------------------------------------------------
+
+    def event(
+        self, kind: str, account: Account | None, ip: str | None, outcome: str, **more: Any
+    ) -> None:
+        """Queue an audit event for the store (written off the request path)."""
+        self.audit.add(
+            {
+                "time": iso_utc(self.clock()),
+                "type": kind,
+                "username": account.key if account else None,
+                "ip": ip,
+                "outcome": outcome,
+                **more,
+            }
+        )
