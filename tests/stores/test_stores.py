@@ -165,3 +165,18 @@ def test_a_missing_driver_names_the_extra_to_install(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, "redis", None)  # as if `pip install redis` never ran
     with pytest.raises(ConfigError, match=r"pip install 'cognito-gate\[redis\]'"):
         open_store("redis://127.0.0.1:6379/0")
+
+
+async def test_a_version_read_before_a_delete_never_matches_the_record_created_after(
+    store: Store,
+) -> None:
+    assert await store.swap("k", None, AccountState(lockouts=1), None)
+    stale = await store.load("k")
+    assert stale is not None
+    assert await store.swap("k", stale.version, None, None)  # deleted
+    assert await store.swap("k", None, AccountState(lockouts=2), None)  # created again
+    # a writer that read the first record must not overwrite the second one
+    assert not await store.swap("k", stale.version, AccountState(lockouts=9), None)
+    again = await store.load("k")
+    assert again is not None
+    assert again.state == AccountState(lockouts=2)

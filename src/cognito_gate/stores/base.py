@@ -89,6 +89,12 @@ class Store(Protocol):
         ...
 
 
+def first_version() -> int:
+    """The version of a newly created record: random, so that a writer holding the version of a
+    record deleted meanwhile never matches its successor (no ABA between delete and create)."""
+    return random.getrandbits(52) + 1
+
+
 def encode_state(state: AccountState) -> str:
     """The stored text of a state."""
     return json.dumps(state.to_json(), separators=(",", ":"))

@@ -55,7 +55,13 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 
 from cognito_gate.errors import ConfigError, GateError, StoreUnavailable
 from cognito_gate.policy import AccountState
-from cognito_gate.stores.base import EVENTS_KEPT, Versioned, decode_state, encode_state
+from cognito_gate.stores.base import (
+    EVENTS_KEPT,
+    Versioned,
+    decode_state,
+    encode_state,
+    first_version,
+)
 
 T = TypeVar("T")
 logger = logging.getLogger("cognito_gate.stores")
@@ -534,9 +540,14 @@ class DynamoStore:
     ) -> dict[str, Any]:
         condition, values = self._condition(expected, now)
         values.update(
-            {":state": {"S": encode_state(state)}, ":zero": {"N": "0"}, ":one": {"N": "1"}}
+            {
+                ":state": {"S": encode_state(state)},
+                # a new record starts at a random version: never one of a record deleted before
+                ":first": {"N": str(first_version())},
+                ":one": {"N": "1"},
+            }
         )
-        action = "SET #state = :state, #ver = if_not_exists(#ver, :zero) + :one"
+        action = "SET #state = :state, #ver = if_not_exists(#ver, :first) + :one"
         expiry = _expiry_attributes(expires_at)
         if expiry:
             action += ", #exp = :exp, #ttl = :ttl"

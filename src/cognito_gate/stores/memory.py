@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cognito_gate.policy import AccountState
-from cognito_gate.stores.base import EVENTS_KEPT, Versioned
+from cognito_gate.stores.base import EVENTS_KEPT, Versioned, first_version
 
 
 class MemoryStore:
@@ -40,7 +40,8 @@ class MemoryStore:
         if state is None:
             self._records.pop(key, None)
         else:
-            self._records[key] = ((current or 0) + 1, state, expires_at)
+            version = first_version() if current is None else current + 1
+            self._records[key] = (version, state, expires_at)
         return True
 
     async def keys(self, prefix: str) -> list[str]:

@@ -50,7 +50,13 @@ from redis.exceptions import NoScriptError, RedisError
 
 from cognito_gate.errors import ConfigError, StoreUnavailable
 from cognito_gate.policy import AccountState
-from cognito_gate.stores.base import EVENTS_KEPT, Versioned, decode_state, encode_state
+from cognito_gate.stores.base import (
+    EVENTS_KEPT,
+    Versioned,
+    decode_state,
+    encode_state,
+    first_version,
+)
 
 logger = logging.getLogger("cognito_gate.stores")
 
@@ -71,7 +77,8 @@ _URL_OPTIONS = (
 _URL_EXAMPLE = "e.g. redis://:PASSWORD@HOST:6379/0?prefix=cognito-gate"
 
 #: KEYS[1] record; ARGV: expected version ("" absent), state JSON ("" deletes), expires_at ("" never),
-#: now (the store's clock), TTL in ms ("" none; <= 0 already expired). Returns 1 if written.
+#: now (the store's clock), TTL in ms ("" none; <= 0 already expired), a new record's first
+#: version. Returns 1 if written.
 _SWAP = """
 local stored = redis.call('HMGET', KEYS[1], 'v', 'e')
 local version, current = stored[1], stored[1]
@@ -86,7 +93,8 @@ if ARGV[2] == '' or (ttl and ttl <= 0) then
   redis.call('DEL', KEYS[1])
   return 1
 end
-local next_version = string.format('%d', (tonumber(version) or 0) + 1)
+-- A new record starts at a random version (ARGV[6]): never the version of one deleted before it.
+local next_version = string.format('%d', (tonumber(version) or tonumber(ARGV[6])) + 1)
 redis.call('HSET', KEYS[1], 'v', next_version, 's', ARGV[2], 'e', ARGV[3])
 if ttl then redis.call('PEXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KEYS[1]) end
 return 1
@@ -300,6 +308,7 @@ class RedisStore:
             "" if expires_at is None else repr(float(expires_at)),
             repr(float(now)),
             "" if ttl is None else str(ttl),
+            str(first_version()),
         ]
         async with self._guard():
             written = await _SWAP_SCRIPT(self._redis, [self._record_key(key)], args)

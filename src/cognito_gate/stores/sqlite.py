@@ -20,7 +20,13 @@ from typing import Any, TypeVar
 
 from cognito_gate.errors import StoreUnavailable
 from cognito_gate.policy import AccountState
-from cognito_gate.stores.base import EVENTS_KEPT, Versioned, decode_state, encode_state
+from cognito_gate.stores.base import (
+    EVENTS_KEPT,
+    Versioned,
+    decode_state,
+    encode_state,
+    first_version,
+)
 
 T = TypeVar("T")
 _SETUP_TRIES = 60  # about nine seconds in all
@@ -132,10 +138,12 @@ class SqliteStore:
             if expected is None:
                 if text is None:
                     return True
+                # A new record starts at a random version, not 1: a writer still holding the
+                # version of a deleted record can never match the record created after it.
                 cur = db.execute(
-                    "INSERT INTO gate_state (key, state, version, expires_at) VALUES (?, ?, 1, ?)"
+                    "INSERT INTO gate_state (key, state, version, expires_at) VALUES (?, ?, ?, ?)"
                     " ON CONFLICT (key) DO NOTHING",
-                    (key, text, expires_at),
+                    (key, text, first_version(), expires_at),
                 )
             elif text is None:
                 cur = db.execute(
