@@ -184,7 +184,9 @@ async def test_an_admin_lock_by_one_name_refuses_login_and_refresh_by_every_name
     assert status is not None
     assert status["adminLocked"] is True
     # unlock lets the user log in again; it does not bring the ended sessions back
-    assert (await api.admin("POST", f"/admin/accounts/{account.names[1]}/unlock")).status_code == 204
+    assert (
+        await api.admin("POST", f"/admin/accounts/{account.names[1]}/unlock")
+    ).status_code == 204
     assert (await api.login(account.names[0], PASSWORD)).status_code == 200
     assert cognito_refresh(account.pool, sessions[0]) == "NotAuthorizedException"
 
@@ -307,4 +309,3 @@ async def test_events_are_kept_under_the_account_whichever_name_was_typed(
     ]
     assert {e["username"] for e in events} == {account.username}
     assert PASSWORD not in response.text
-
