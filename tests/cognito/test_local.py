@@ -319,3 +319,80 @@ def test_the_emulator_serves_on_loopback_and_stops(emulator: Emulator) -> None:
         _ = emu.endpoint
     with pytest.raises(httpx.TransportError):
         httpx.get(pool.jwks_uri, timeout=5)
+
+
+# -- who a name reaches: as Cognito, not as moto --------------------------------------------------
+
+
+def _code(call: Any) -> str:
+    try:
+        call()
+    except ClientError as exc:
+        return str(exc.response["Error"]["Code"])
+    return "ok"
+
+
+def test_a_case_insensitive_pool_finds_the_user_under_any_case(pool: LocalPool) -> None:
+    assert log_in(pool, "DEMO")["IdToken"]
+    idp = idp_client(pool)
+    assert idp.admin_get_user(UserPoolId=pool.user_pool_id, Username="Demo")["Username"] == "demo"
+    duplicate = _code(lambda: create_user(idp, pool.user_pool_id, "DeMo", "Demo-passw0rd!"))
+    assert duplicate == "UsernameExistsException"
+    # lower-cased, not case-folded, as Cognito compares
+    create_user(idp, pool.user_pool_id, "straße", "Demo-passw0rd!")
+    assert _code(lambda: log_in(pool, "STRASSE")) == "UserNotFoundException"
+    assert log_in(pool, "STRAßE")["IdToken"]
+
+
+def test_a_case_sensitive_pool_keeps_case(emulator: Emulator) -> None:
+    pool = provision_pool(emulator.endpoint, case_sensitive=True)
+    assert _code(lambda: log_in(pool, "DEMO")) == "UserNotFoundException"
+    create_user(idp_client(pool), pool.user_pool_id, "DEMO", "Other-passw0rd!")
+    assert log_in(pool, "DEMO", "Other-passw0rd!")["IdToken"]
+
+
+def test_an_email_pool_names_the_account_by_its_generated_username(emulator: Emulator) -> None:
+    pool = provision_pool(emulator.endpoint, username_attributes=["email"], demo_username=None)
+    username = create_user(idp_client(pool), pool.user_pool_id, "Zed@Example.com", "Demo-passw0rd!")
+    for name in ("Zed@Example.com", "zed@example.com", username):
+        claims = jwt.decode(
+            log_in(pool, name)["IdToken"],
+            options={"verify_signature": False},
+        )
+        assert claims["cognito:username"] == username
+        assert claims["email"] == "Zed@Example.com"  # the account's, not the name typed
+
+
+def test_aliases_reach_the_account_once_verified(emulator: Emulator) -> None:
+    pool = provision_pool(
+        emulator.endpoint, alias_attributes=["email", "preferred_username"], demo_username=None
+    )
+    idp = idp_client(pool)
+    create_user(
+        idp,
+        pool.user_pool_id,
+        "alice",
+        "Demo-passw0rd!",
+        {"email": "alice@example.com", "preferred_username": "ally"},
+    )
+    assert log_in(pool, "ALLY")["IdToken"]
+    # an unverified email is no alias, as in Cognito
+    assert _code(lambda: log_in(pool, "alice@example.com")) == "UserNotFoundException"
+    idp.admin_update_user_attributes(
+        UserPoolId=pool.user_pool_id,
+        Username="alice",
+        UserAttributes=[{"Name": "email_verified", "Value": "true"}],
+    )
+    assert log_in(pool, "alice@example.com")["IdToken"]
+
+
+def test_a_global_sign_out_ends_the_sessions_of_every_name(emulator: Emulator) -> None:
+    pool = provision_pool(emulator.endpoint, alias_attributes=["email"], demo_username=None)
+    idp = idp_client(pool)
+    attributes = {"email": "bob@example.com", "email_verified": "true"}
+    create_user(idp, pool.user_pool_id, "bob", "Demo-passw0rd!", attributes)
+    sessions = [log_in(pool, name) for name in ("bob@example.com", "BOB")]
+    idp.admin_user_global_sign_out(UserPoolId=pool.user_pool_id, Username="bob")
+    for session in sessions:
+        refused = _code(lambda s=session: refresh(pool, s["RefreshToken"]))
+        assert refused == "NotAuthorizedException"
