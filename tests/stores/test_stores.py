@@ -180,3 +180,28 @@ async def test_a_version_read_before_a_delete_never_matches_the_record_created_a
     again = await store.load("k")
     assert again is not None
     assert again.state == AccountState(lockouts=2)
+
+
+async def test_sqlite_waits_for_another_writer_instead_of_failing(tmp_path: Path) -> None:
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path}/gate.db"
+    store = open_store(url, clock=lambda: T0)
+    await store.ping()  # the schema exists
+    policy = LockoutPolicy(max_attempts=3)
+    other = sqlite3.connect(tmp_path / "gate.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    pending = asyncio.ensure_future(
+        update(store, "k", lambda s: policy.admit(s, T0, "r1"), policy.expires_at)
+    )
+    await asyncio.sleep(0.2)
+    assert not pending.done()  # not refused: it waits on the store's worker
+    assert await store.load("k") is None  # reads never wait in WAL mode
+    other.execute("COMMIT")
+    verdict = await asyncio.wait_for(pending, 5)
+    assert verdict.allowed
+    record = await store.load("k")
+    assert record is not None
+    assert [p[0] for p in record.state.pending] == ["r1"]
+    other.close()
+    await store.close()

@@ -16,7 +16,7 @@ import random
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from cognito_gate.errors import StoreUnavailable
 from cognito_gate.policy import AccountState
@@ -89,6 +89,21 @@ class Store(Protocol):
         ...
 
 
+@runtime_checkable
+class Transactional(Protocol):
+    """A store that can apply a pure change to one record atomically in a single step (with the
+    same meaning as :func:`update`'s compare-and-swap loop, in fewer round trips)."""
+
+    async def apply(
+        self,
+        key: str,
+        change: Callable[[AccountState], tuple[T, AccountState]],
+        expires: Callable[[AccountState], float | None],
+    ) -> T:
+        """Read the record under ``key``, apply ``change``, write the result; return its value."""
+        ...
+
+
 def first_version() -> int:
     """The version of a newly created record: random, so that a writer holding the version of a
     record deleted meanwhile never matches its successor (no ABA between delete and create)."""
@@ -142,9 +157,12 @@ async def update(
     """Apply ``change`` to the state under ``key`` atomically (optimistic compare-and-swap).
 
     ``change`` is pure and may run several times; its last result is returned. An unchanged state
-    is not written. An empty state is deleted.
+    is not written. An empty state is deleted. A store that can run the whole read-change-write as
+    one transaction of its own (:class:`Transactional`, SQLite) does so in one step.
     """
     async with _KEY_LOCKS.hold(store, key):
+        if isinstance(store, Transactional):
+            return await store.apply(key, change, expires)
         return await _update(store, key, change, expires)
 
 
