@@ -205,3 +205,18 @@ async def test_sqlite_waits_for_another_writer_instead_of_failing(tmp_path: Path
     assert [p[0] for p in record.state.pending] == ["r1"]
     other.close()
     await store.close()
+
+
+async def test_the_memory_store_sweeps_what_has_expired() -> None:
+    from cognito_gate.stores.memory import SWEEP_EVERY, MemoryStore
+
+    now = [T0]
+    store = MemoryStore(clock=lambda: now[0])
+    for i in range(3 * SWEEP_EVERY):
+        assert await store.swap(f"k{i}", None, AccountState(lockouts=1), now[0] + 1)
+        await store.put_token_owner(f"d{i}", "alice", now[0] + 1)
+        now[0] += 2  # each record expires before the next is written
+    # never more than one sweep's worth is held, however many were written
+    assert len(store) <= 2 * SWEEP_EVERY
+    assert await store.swap("kept", None, AccountState(lockouts=1), None)
+    assert len(store) <= 2 * SWEEP_EVERY + 1

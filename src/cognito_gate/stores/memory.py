@@ -1,4 +1,8 @@
-"""``memory://``: one process, nothing kept across restarts. For tests and a single dev process."""
+"""``memory://``: one process, nothing kept across restarts. For tests and a single dev process.
+
+Memory stays bounded: every :data:`SWEEP_EVERY` writes, expired records and token owners are
+swept; the event log keeps the newest :data:`EVENTS_KEPT`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ from typing import Any
 from cognito_gate.policy import AccountState
 from cognito_gate.stores.base import EVENTS_KEPT, Versioned, first_version
 
+#: Writes between two sweeps of what has expired.
+SWEEP_EVERY = 1000
+
 
 class MemoryStore:
     """A dict of versioned states. Safe within one event loop (no await between read and write)."""
@@ -19,6 +26,21 @@ class MemoryStore:
         self._events: deque[dict[str, Any]] = deque(maxlen=EVENTS_KEPT)
         self._owners: dict[str, tuple[str, float]] = {}
         self._clock = clock
+        self._writes = 0
+
+    def _wrote(self) -> None:
+        self._writes += 1
+        if self._writes % SWEEP_EVERY:
+            return
+        now = self._clock()
+        for key in [k for k, e in self._records.items() if e[2] is not None and e[2] <= now]:
+            del self._records[key]
+        for digest in [d for d, e in self._owners.items() if e[1] <= now]:
+            del self._owners[digest]
+
+    def __len__(self) -> int:
+        """Records and token owners held (expired ones included until the next sweep)."""
+        return len(self._records) + len(self._owners)
 
     async def load(self, key: str) -> Versioned | None:
         entry = self._records.get(key)
@@ -42,6 +64,7 @@ class MemoryStore:
         else:
             version = first_version() if current is None else current + 1
             self._records[key] = (version, state, expires_at)
+        self._wrote()
         return True
 
     async def keys(self, prefix: str) -> list[str]:
@@ -61,6 +84,7 @@ class MemoryStore:
 
     async def put_token_owner(self, digest: str, username: str, expires_at: float) -> None:
         self._owners[digest] = (username, expires_at)
+        self._wrote()
 
     async def token_owner(self, digest: str, now: float) -> str | None:
         entry = self._owners.get(digest)
