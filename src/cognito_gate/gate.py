@@ -44,6 +44,13 @@ CONFIG_CODES = frozenset(
 DEFAULT_REFRESH_VALIDITY = 30 * 86400
 
 
+def _check_refresh_token(refresh_token: str) -> None:
+    """Refuse what cannot be a Cognito refresh token (empty, huge, not ASCII: a lone surrogate
+    would not even encode) before it reaches the store or Cognito."""
+    if not refresh_token or len(refresh_token) > 8192 or not refresh_token.isascii():
+        raise e.InvalidRefreshToken()
+
+
 def _judge(result: Tokens | Challenge) -> Outcome:
     return Outcome.SUCCESS if isinstance(result, Tokens) else Outcome.NEUTRAL
 
@@ -251,8 +258,7 @@ class Gate:
         REFRESH_TOKEN_AUTH.
         """
         await self.start()
-        if not refresh_token or len(refresh_token) > 8192:
-            raise e.InvalidRefreshToken()
+        _check_refresh_token(refresh_token)
         internal = await self.owner(refresh_token)
         if internal is None and self.idp.has_secret:
             if username:
@@ -294,8 +300,7 @@ class Gate:
                 await self.idp.global_sign_out(access_token)
             except CognitoError as err:
                 raise err.error from None
-        if not refresh_token or len(refresh_token) > 8192:
-            raise e.InvalidRefreshToken()
+        _check_refresh_token(refresh_token)
         try:
             await self.idp.revoke(refresh_token)
         except CognitoError as err:

@@ -53,7 +53,7 @@ def _from_gate_error(error: e.GateError) -> JSONResponse:
 def _parse(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python recurses
         raise e.InvalidRequest("the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise e.InvalidRequest("the body must be a JSON object")

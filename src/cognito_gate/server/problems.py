@@ -61,9 +61,15 @@ def to_response(exc: Exception) -> Response:
         return problem(exc)
     if isinstance(exc, RequestValidationError):
         return problem(e.InvalidRequest(describe_validation(exc)))
+    if isinstance(exc, RecursionError):
+        # JSON nested deeper than Python's parser recurses: the body's fault, not the gateway's.
+        return problem(e.InvalidRequest("the body is nested too deeply"))
     if isinstance(exc, StarletteHTTPException):
         if exc.status_code == 404:
             return problem(e.NotFound())
+        if exc.status_code == 400:
+            # FastAPI's "There was an error parsing the body" (nested too deeply, say).
+            return problem(e.InvalidRequest("the body could not be parsed"))
         return JSONResponse(
             {"error": "http_error", "message": str(exc.detail)}, status_code=exc.status_code
         )
