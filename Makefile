@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint typecheck web node chromium bench clean
+.PHONY: run test lint typecheck web node chromium bench wrk fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,9 +52,20 @@ node:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 
 # Speed, measured side by side with the baselines; each script prints a table and writes JSON.
-bench: $(VENV)/.dev-stamp web/node_modules/.installed
+bench: $(VENV)/.dev-stamp web/node_modules/.installed wrk
 	$(BIN)/python benchmarks/verify.py
 	$(BIN)/python benchmarks/client.py
+	$(BIN)/python benchmarks/login.py
+
+# Debian's wrk drives the login benchmark's load from its own process.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "installing Debian's wrk (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
+# The deep fuzz: the same fuzz tests as `make test`, with many more generated requests per route.
+fuzz: $(VENV)/.dev-stamp
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1500} $(BIN)/python -m pytest tests/fuzz -q
 
 clean:
 	rm -rf $(VENV) .cognito-gate .pytest_cache .mypy_cache .ruff_cache
