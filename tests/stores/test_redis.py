@@ -497,7 +497,7 @@ def test_a_bad_url_is_one_clear_line_without_the_password(url: str, needle: str)
 
 def test_url_options_reach_redis_py() -> None:
     store = RedisStore.from_url("redis://127.0.0.1:6379/3?socket_timeout=0.5&prefix=p")
-    kwargs = store._redis.connection_pool.connection_kwargs
+    kwargs = store._made.connection_pool.connection_kwargs
     assert kwargs["db"] == 3
     assert kwargs["socket_timeout"] == 0.5
     assert kwargs["socket_connect_timeout"] == redis_store.TIMEOUT

@@ -220,3 +220,21 @@ async def test_the_memory_store_sweeps_what_has_expired() -> None:
     assert len(store) <= 2 * SWEEP_EVERY
     assert await store.swap("kept", None, AccountState(lockouts=1), None)
     assert len(store) <= 2 * SWEEP_EVERY + 1
+
+
+def test_a_store_used_from_a_new_event_loop_still_answers(store_url: str) -> None:
+    """A CLI command, a test or an embedding app may start the gate in one loop and serve in
+    another: the store reconnects in the loop it is used from, it does not fail."""
+    store = open_store(store_url, clock=lambda: T0)
+    policy = LockoutPolicy(max_attempts=3)
+
+    async def admit(reservation: str) -> bool:
+        change = lambda s: policy.admit(s, T0, reservation)  # noqa: E731
+        return (await update(store, "k", change, policy.expires_at)).allowed
+
+    assert asyncio.run(admit("first"))
+    assert asyncio.run(admit("second"))  # another loop
+    record = asyncio.run(store.load("k"))
+    assert record is not None
+    assert {p[0] for p in record.state.pending} == {"first", "second"}
+    asyncio.run(store.close())

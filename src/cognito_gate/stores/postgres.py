@@ -336,6 +336,7 @@ class PostgresStore:
         self._sql = _statements(target.schema)
         self._pool: AsyncConnectionPool[Conn] | None = None
         self._pool_lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = False
         self._ready_lock = asyncio.Lock()
         self._check_lock = asyncio.Lock()
@@ -432,6 +433,12 @@ class PostgresStore:
                 raise
 
     async def _open_pool(self) -> AsyncConnectionPool[Conn]:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            # psycopg's pool belongs to the loop that opened it: a store used from a new loop
+            # (a CLI command after start-up, a test) opens a pool of its own there.
+            self._loop, self._pool = loop, None
+            self._pool_lock, self._check_lock = asyncio.Lock(), asyncio.Lock()
         if self._pool is not None:
             return self._pool
         async with self._pool_lock:
@@ -652,5 +659,5 @@ class PostgresStore:
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
+        if pool is not None and self._loop is asyncio.get_running_loop():
+            await pool.close()  # a pool of another (finished) loop went with its loop

@@ -32,6 +32,7 @@ The URL's password is never logged or shown.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -216,16 +217,30 @@ class RedisStore:
 
     def __init__(
         self,
-        pool: ConnectionPool,
+        make_pool: Callable[[], ConnectionPool],
         *,
         prefix: str = DEFAULT_PREFIX,
         clock: Callable[[], float] = time.time,
         url: _Url | None = None,
     ) -> None:
-        self._redis = Redis.from_pool(pool)
+        self._make_pool = make_pool
+        self._made = Redis.from_pool(make_pool())
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._prefix = _check_prefix(prefix)
         self._clock = clock
         self._url = url
+
+    @property
+    def _redis(self) -> Redis:
+        """The client of the running event loop: redis-py's connections belong to the loop that
+        opened them, so a store used from a new loop (a CLI command after start-up, a test)
+        opens a pool of its own there instead of failing."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            if self._loop is not None:
+                self._made = Redis.from_pool(self._make_pool())
+            self._loop = loop
+        return self._made
 
     @classmethod
     def from_url(
@@ -233,17 +248,21 @@ class RedisStore:
     ) -> RedisStore:
         """The store at ``url`` (``region`` is for DynamoDB and ignored here)."""
         parsed = _Url(url)
-        try:
-            pool = ConnectionPool.from_url(
+
+        def make_pool() -> ConnectionPool:
+            return ConnectionPool.from_url(
                 parsed.redis_url,
                 socket_timeout=TIMEOUT,
                 socket_connect_timeout=TIMEOUT,
                 retry=Retry(NoBackoff(), 0),
                 decode_responses=True,
             )
+
+        try:
+            make_pool()  # the URL's options are checked now, not at the first request
         except ValueError:
             raise _bad("invalid redis URL option value") from None
-        return cls(pool, prefix=parsed.prefix, clock=clock, url=parsed)
+        return cls(make_pool, prefix=parsed.prefix, clock=clock, url=parsed)
 
     def __repr__(self) -> str:
         where = self._url.where if self._url else "redis"
