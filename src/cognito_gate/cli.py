@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import httpx
 import typer
@@ -19,6 +18,9 @@ from cognito_gate.cognito.local import EMULATOR_CREDENTIALS, REGION, LocalPool
 from cognito_gate.config import Settings, load_settings
 from cognito_gate.errors import ConfigError, GateError
 from cognito_gate.gate import Gate
+
+if TYPE_CHECKING:
+    from cognito_gate.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -53,6 +55,18 @@ def settings_or_exit(config: Path | None, **overrides: Any) -> Settings:
         raise  # unreachable: fail() exits
 
 
+def runtime_or_exit(settings: Settings) -> Runtime:
+    """The gate (and, on the embedded default, the emulator); a setting that cannot work stops
+    here with one line naming it, never a traceback."""
+    from cognito_gate.runtime import build_runtime
+
+    try:
+        return build_runtime(settings)
+    except GateError as exc:
+        fail(exc.message)
+        raise
+
+
 def run(coro: Awaitable[T]) -> T:
     """Run a coroutine, turning gateway errors into one line."""
     try:
@@ -67,20 +81,25 @@ def serve(
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="Listen address (COGNITO_GATE_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port (COGNITO_GATE_PORT).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Processes serving the port (COGNITO_GATE_WORKERS); above 1 the store must be"
+            " shared (not memory://)."
+        ),
+    ] = None,
 ) -> None:
     """Start the gateway (the embedded emulator when no user pool is configured)."""
     import uvicorn
 
-    from cognito_gate.runtime import build_runtime, summary
-    from cognito_gate.server.app import create_app
+    from cognito_gate.runtime import configure_logging, summary
 
-    settings = settings_or_exit(config, host=host, port=port)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    runtime = build_runtime(settings)
+    options = {"host": host, "port": port, "workers": workers}
+    settings = settings_or_exit(config, **options)
+    configure_logging()
+    runtime = runtime_or_exit(settings)
     try:
-        run(runtime.gate.start())
+        run(runtime.check())
     except typer.Exit:
         if runtime.emulator is not None:
             runtime.emulator.stop()
@@ -92,27 +111,62 @@ def serve(
     if runtime.pool is not None:
         _remember_embedded_pool(runtime.pool)
     try:
+        if settings.workers > 1:
+            _serve_workers(runtime, config, options)
+        else:
+            from cognito_gate.server.app import create_app
+
+            # The checked gate's store connections belonged to the check's event loop: serve
+            # with a new gate, started in uvicorn's loop.
+            # proxy_headers=False: only the gateway's TRUSTED_PROXIES rule may read X-Forwarded-For.
+            uvicorn.run(
+                create_app(runtime=runtime.renewed()),
+                host=settings.host,
+                port=settings.port,
+                log_level="info",
+                proxy_headers=False,
+            )
+    finally:
+        if runtime.pool is not None:
+            EMBEDDED_STATE.unlink(missing_ok=True)
+
+
+def _serve_workers(runtime: Runtime, config: Path | None, options: dict[str, Any]) -> None:
+    """``settings.workers`` processes on one port. This process made the embedded emulator and its
+    pool (if any) and keeps serving it; the workers build their gates on the same settings and that
+    same pool (``cognito_gate.runtime.WORKER_ENV``), and share the store."""
+    import os
+
+    import uvicorn
+
+    from cognito_gate.runtime import WORKER_APP, WORKER_ENV, worker_handoff
+
+    settings = runtime.settings
+    os.environ[WORKER_ENV] = worker_handoff(runtime, config, options).to_env()
+    try:
         # proxy_headers=False: only the gateway's TRUSTED_PROXIES rule may read X-Forwarded-For.
         uvicorn.run(
-            create_app(runtime=runtime),
+            WORKER_APP,
+            factory=True,
+            workers=settings.workers,
             host=settings.host,
             port=settings.port,
             log_level="info",
             proxy_headers=False,
         )
     finally:
-        if runtime.pool is not None:
-            EMBEDDED_STATE.unlink(missing_ok=True)
+        os.environ.pop(WORKER_ENV, None)
+        if runtime.emulator is not None:
+            runtime.emulator.stop()
 
 
 @app.command()
 def doctor(config: ConfigOption = None) -> None:
     """Read the pool and every app client; report each way around the gate, with its fix."""
     from cognito_gate.doctor import diagnose
-    from cognito_gate.runtime import build_runtime
 
     settings = settings_or_exit(config)
-    runtime = build_runtime(settings)
+    runtime = runtime_or_exit(settings)
     try:
         findings = run(diagnose(runtime.gate.idp))
     finally:
@@ -259,6 +313,29 @@ def lock(name: str, config: ConfigOption = None, url: UrlOption = None) -> None:
     """Lock an account until an admin unlocks it (login and refresh refused; unless
     COGNITO_GATE_LOCK_SIGNS_OUT=false, also signed out at Cognito)."""
     _account_action(name, config, url, "lock", Admin.lock)
+
+
+store_app = typer.Typer(help="The lockout store: create its schema or table.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("init")
+def store_init(config: ConfigOption = None) -> None:
+    """Create the store's schema (PostgreSQL, SQLite) or table (DynamoDB) now, for operators who
+    grant the gateway no DDL at run time. Safe to run again."""
+    from cognito_gate.stores import open_store
+
+    settings = settings_or_exit(config)
+
+    async def init() -> None:
+        store = open_store(settings.store, region=settings.aws_region)
+        try:
+            await store.init()
+        finally:
+            await store.close()
+
+    run(init())
+    typer.echo(f"store ready: {settings.store_shown}")
 
 
 def _register_client_commands() -> None:

@@ -4,7 +4,8 @@
 when the default Redis is not running it starts one (``redis-server``, no persistence), and
 otherwise fails saying what is missing. Each URL carries its own ``?prefix=``, and every key under
 it is deleted afterwards. :func:`private_server` runs a ``redis-server`` of the test's own on a
-free port, which the test may kill and start again (outage tests).
+free port, which the test may kill and start again (outage tests); ``persistent=True`` gives it an
+append-only file synced on every write, so that what it acknowledged survives even a SIGKILL.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import redis
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 READY_SECONDS = 10.0
 _NO_PERSISTENCE = ["--save", "", "--appendonly", "no"]
+_EVERY_WRITE_DURABLE = ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
 _checked: set[str] = set()
 
 
@@ -139,10 +141,13 @@ def free_port() -> int:
 class PrivateServer:
     """A redis-server of one test's own, on a fixed port, that can be killed and started again."""
 
-    def __init__(self, directory: Path, password: str | None = None) -> None:
+    def __init__(
+        self, directory: Path, password: str | None = None, persistent: bool = False
+    ) -> None:
         self.directory = directory
         self.port = free_port()
         self.password = password
+        self.persistent = persistent
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -153,7 +158,8 @@ class PrivateServer:
     def start(self) -> None:
         """Start (or start again) on the same port, and wait until it answers."""
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-        args += [*_NO_PERSISTENCE, "--dir", str(self.directory)]
+        args += _EVERY_WRITE_DURABLE if self.persistent else _NO_PERSISTENCE
+        args += ["--dir", str(self.directory)]
         if self.password:
             args += ["--requirepass", self.password]
         self.process = subprocess.Popen(
@@ -180,12 +186,14 @@ class PrivateServer:
 
 
 @contextlib.contextmanager
-def private_server(password: str | None = None) -> Iterator[PrivateServer]:
+def private_server(
+    password: str | None = None, persistent: bool = False
+) -> Iterator[PrivateServer]:
     """A running private redis-server in a temporary directory; killed afterwards."""
     if shutil.which("redis-server") is None:
         pytest.fail("redis-server is not installed (apt-get install redis-server)")
     with tempfile.TemporaryDirectory(prefix="cg-redis-") as directory:
-        server = PrivateServer(Path(directory), password)
+        server = PrivateServer(Path(directory), password, persistent)
         try:
             server.start()
             yield server

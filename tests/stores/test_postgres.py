@@ -4,8 +4,6 @@ housekeeping, outages through a proxy, and several processes sharing one databas
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -15,7 +13,7 @@ import pytest
 from psycopg import sql
 
 from cognito_gate.errors import ConfigError, StoreUnavailable
-from cognito_gate.policy import AccountState, LockoutPolicy, Verdict
+from cognito_gate.policy import AccountState, LockoutPolicy
 from cognito_gate.stores import base as store_base
 from cognito_gate.stores import open_store, update
 from cognito_gate.stores import postgres as pgstore
@@ -378,37 +376,3 @@ async def test_two_stores_on_one_key_never_over_admit(url: str) -> None:
         assert sum(await asyncio.gather(*(attempt(i) for i in range(40)))) == 3
     finally:
         await asyncio.gather(*(s.close() for s in stores))
-
-
-def _hammer(url: str, reservations: int, queue: multiprocessing.Queue[int]) -> None:
-    policy = LockoutPolicy(max_attempts=7, reservation_seconds=3600)
-
-    async def run() -> int:
-        store = PostgresStore.from_url(url, clock=lambda: T0)
-        admitted = 0
-        try:
-            for i in range(reservations):
-                reservation = f"{os.getpid()}-{i}"
-
-                def admit(s: AccountState, r: str = reservation) -> tuple[Verdict, AccountState]:
-                    return policy.admit(s, T0, r)
-
-                verdict = await update(store, "shared", admit, policy.expires_at)
-                admitted += verdict.allowed
-        finally:
-            await store.close()
-        return admitted
-
-    queue.put(asyncio.run(run()))
-
-
-def test_processes_sharing_one_database_never_over_admit(url: str) -> None:
-    ctx = multiprocessing.get_context("spawn")
-    queue: multiprocessing.Queue[int] = ctx.Queue()
-    procs = [ctx.Process(target=_hammer, args=(url, 20, queue)) for _ in range(4)]
-    for proc in procs:
-        proc.start()
-    for proc in procs:
-        proc.join(60)
-        assert proc.exitcode == 0
-    assert sum(queue.get() for _ in procs) == 7

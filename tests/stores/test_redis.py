@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -339,41 +338,6 @@ async def test_two_store_objects_never_over_admit(url: str) -> None:
     finally:
         for opened in stores:
             await opened.close()
-
-
-def _hammer(url: str, reservations: int, queue: multiprocessing.Queue[int]) -> None:
-    policy = LockoutPolicy(max_attempts=7, reservation_seconds=3600)
-
-    async def run() -> int:
-        stores = [open_store(url, clock=lambda: T0) for _ in range(2)]
-
-        async def attempt(i: int) -> bool:
-            verdict = await update(
-                stores[i % 2],
-                "shared",
-                lambda s: policy.admit(s, T0, f"{id(stores)}-{i}"),
-                policy.expires_at,
-            )
-            return verdict.allowed
-
-        admitted = sum(await asyncio.gather(*(attempt(i) for i in range(reservations))))
-        for opened in stores:
-            await opened.close()
-        return admitted
-
-    queue.put(asyncio.run(run()))
-
-
-def test_processes_sharing_one_redis_never_over_admit(url: str) -> None:
-    ctx = multiprocessing.get_context("spawn")
-    queue: multiprocessing.Queue[int] = ctx.Queue()
-    procs = [ctx.Process(target=_hammer, args=(url, 20, queue)) for _ in range(4)]
-    for proc in procs:
-        proc.start()
-    for proc in procs:
-        proc.join(60)
-        assert proc.exitcode == 0
-    assert sum(queue.get() for _ in procs) == 7
 
 
 # -- outages -------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
-"""``create_app(settings)``: the gateway as a FastAPI application."""
+"""``create_app(settings)``: the gateway as a FastAPI application; ``app_from_environment()``: the
+application factory of ``serve --workers N`` (and of ``uvicorn --factory``)."""
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -14,10 +16,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cognito_gate import __version__
 from cognito_gate.config import Settings, load_settings
+from cognito_gate.errors import GateError
 from cognito_gate.gate import Gate
-from cognito_gate.runtime import Runtime, build_runtime
+from cognito_gate.runtime import (
+    Runtime,
+    WorkerHandoff,
+    build_runtime,
+    configure_logging,
+    worker_runtime,
+)
 from cognito_gate.server.cognito_proxy import cognito_proxy_router
-from cognito_gate.server.limits import BodyLimit, ScopedCORS
+from cognito_gate.server.dev_routes import dev_router
+from cognito_gate.server.limits import BodyLimit, NoSniff, ScopedCORS
 from cognito_gate.server.problems import to_response
 from cognito_gate.server.routes import gate_router
 from cognito_gate.server.web import web_router
@@ -31,11 +41,13 @@ def create_app(
     gate: Gate | None = None,
     runtime: Runtime | None = None,
     clock: Callable[[], float] = time.time,
+    log_findings: bool = True,
 ) -> FastAPI:
     """The whole gateway: routes, demo page, error shapes, body limit, CORS.
 
     Give a ``gate`` (tests, custom wiring) or let settings build one; with no pool configured,
-    that starts the embedded emulator.
+    that starts the embedded emulator. ``log_findings=False`` leaves doctor's warnings unlogged at
+    start-up (the workers of ``serve --workers N``, whose parent printed them once).
     """
     if gate is None:
         runtime = runtime or build_runtime(settings or load_settings(), clock=clock)
@@ -46,7 +58,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await gate.start()
-        for finding in gate.findings:
+        for finding in gate.findings if log_findings else ():
             if finding.severity != "info":
                 logger.warning("doctor: %s", finding.line())
         yield
@@ -64,6 +76,8 @@ def create_app(
     )
     app.state.gate = gate
     app.include_router(gate_router(gate))
+    if owned is not None and owned.emulator is not None:
+        app.include_router(dev_router(gate))  # the embedded default's codes, never a real pool's
     app.include_router(cognito_proxy_router(gate))
     app.include_router(web_router())
 
@@ -72,6 +86,30 @@ def create_app(
 
     app.add_exception_handler(RequestValidationError, handle)
     app.add_exception_handler(StarletteHTTPException, handle)
-    app.add_middleware(ScopedCORS, origins=settings.cors_origins, prefixes=("/auth/", "/cognito"))
+    # The last added runs first: CORS wraps the body limit, so a 413 to an allowed origin carries
+    # its CORS headers (a browser can read it), and nosniff wraps everything.
     app.add_middleware(BodyLimit)
+    app.add_middleware(ScopedCORS, origins=settings.cors_origins, prefixes=("/auth/", "/cognito"))
+    app.add_middleware(NoSniff)
     return app
+
+
+#: uvicorn's exit status for a worker that cannot start: its parent then stops instead of
+#: starting the worker again and again.
+STARTUP_FAILURE = 3
+
+
+def app_from_environment() -> FastAPI:
+    """The application factory of ``serve --workers N``: each worker's gateway, on the settings and
+    the pool its parent handed over (``cognito_gate.runtime.WORKER_ENV``), never on an emulator of
+    its own. Outside such a worker (``uvicorn --factory cognito_gate.server.app:app_from_environment``)
+    it is ``create_app()``: the settings of the environment."""
+    try:
+        handoff = WorkerHandoff.from_env()
+        if handoff is None:
+            return create_app()
+        configure_logging()
+        return create_app(runtime=worker_runtime(handoff), log_findings=False)
+    except GateError as exc:
+        logger.error("cognito-gate: %s", exc.message)
+        sys.exit(STARTUP_FAILURE)

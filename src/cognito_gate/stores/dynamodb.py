@@ -272,13 +272,14 @@ class DynamoStore:
         self._lock = threading.Lock()
         self._init_lock = threading.Lock()
         self._ready = False
-        self._closed = False
         self._clients: tuple[Any, Any] | None = None
+        self._workers: ThreadPoolExecutor | None = self._new_workers()
+
+    @staticmethod
+    def _new_workers() -> ThreadPoolExecutor:
         # Its own threads: store steps never queue behind slow Cognito calls, nor these behind
         # them; sized to each client's connection pool.
-        self._workers = ThreadPoolExecutor(
-            max_workers=_WORKERS, thread_name_prefix="cognito-gate-dynamodb"
-        )
+        return ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="cognito-gate-dynamodb")
 
     @classmethod
     def from_url(
@@ -332,9 +333,11 @@ class DynamoStore:
             self._ready = True
 
     async def _run(self, work: Callable[[], T], *, ensure: bool = True) -> T:
-        """Run ``work`` on the store's threads; every botocore error is translated here."""
-        if self._closed:
-            raise StoreUnavailable("The lockout store is closed.")
+        """Run ``work`` on the store's threads; every botocore error is translated here. A
+        closed store opens again when used, as every store does."""
+        workers = self._workers
+        if workers is None:
+            workers = self._workers = self._new_workers()
 
         def call() -> T:
             if ensure:
@@ -342,7 +345,7 @@ class DynamoStore:
             return work()
 
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._workers, call)
+            return await asyncio.get_running_loop().run_in_executor(workers, call)
         except ClientError as exc:
             raise self._client_error(exc) from exc
         except BotoCoreError as exc:
@@ -444,18 +447,18 @@ class DynamoStore:
         await self._run(lambda: self._api.get_item(TableName=self.table, Key=_PING))
 
     async def close(self) -> None:
-        if self._closed:
+        workers, self._workers = self._workers, None
+        if workers is None:
             return
-        self._closed = True
-        clients = self._clients
-        self._clients = None
+        with self._lock:
+            clients, self._clients = self._clients, None
 
         def work() -> None:
             for client in clients or ():
                 client.close()
 
-        await asyncio.get_running_loop().run_in_executor(self._workers, work)
-        self._workers.shutdown(wait=False)
+        await asyncio.get_running_loop().run_in_executor(workers, work)
+        workers.shutdown(wait=False)
 
     # -- records -----------------------------------------------------------------------------
 
