@@ -5,6 +5,13 @@ A login attempt first *reserves* a place (:meth:`LockoutPolicy.admit`), so that 
 requests arrive at once; its outcome is then *recorded* (:meth:`LockoutPolicy.record`). A reservation
 whose request crashed expires by itself after ``reservation_seconds``.
 
+A reservation whose id starts with :data:`FAILS_ON_EXPIRY` (a Cognito trigger's: Cognito tells a
+trigger of a success, never of a wrong password) counts instead as a failed attempt when it
+expires unsettled, at its expiry time: :meth:`LockoutPolicy.current` converts it, so whoever
+reads the record next (an attempt, a trigger, an admin) sees the failure, and the lockout it may
+start, exactly as if it had been recorded then. A success settles every such reservation (the
+attempts reserved before it are cleared with the failures).
+
 Semantics (SPEC "Policy semantics"):
 
 - failures older than ``failure_window_seconds`` no longer count;
@@ -24,6 +31,14 @@ import enum
 import math
 from dataclasses import dataclass, field, replace
 from typing import Protocol
+
+#: A reservation whose id starts with this counts as a failure when it expires unsettled.
+FAILS_ON_EXPIRY = "settle:"
+
+
+def fails_on_expiry(reservation: str) -> bool:
+    """True for a reservation that only a success settles (see :data:`FAILS_ON_EXPIRY`)."""
+    return reservation.startswith(FAILS_ON_EXPIRY)
 
 
 class Outcome(enum.Enum):
@@ -135,10 +150,25 @@ class LockoutPolicy:
         )
 
     def current(self, state: AccountState, now: float) -> AccountState:
-        """Drop what time has made irrelevant: old failures, expired reservations, stale history."""
+        """Drop what time has made irrelevant: old failures, expired reservations, stale history.
+        A reservation :func:`fails_on_expiry` that expired unsettled becomes a failure at its
+        expiry (oldest first), with the lockout it may start then."""
+        due = sorted(
+            (p for p in state.pending if p[1] <= now and fails_on_expiry(p[0])),
+            key=lambda p: p[1],
+        )
+        for reservation, at in due:
+            rest = tuple(p for p in state.pending if p[0] != reservation)
+            state = self._fail(self._forget(replace(state, pending=rest), at), at).state
+        pending = tuple(p for p in state.pending if p[1] > now)
+        if pending != state.pending:
+            state = replace(state, pending=pending)
+        return self._forget(state, now)
+
+    def _forget(self, state: AccountState, now: float) -> AccountState:
+        """Failures out of the window, and a lockout history quiet for long enough, forgotten."""
         horizon = now - self.failure_window_seconds
         failures = tuple(t for t in state.failures if t > horizon)
-        pending = tuple(p for p in state.pending if p[1] > now)
         lockouts = state.lockouts
         locked_until = state.locked_until
         if (
@@ -151,14 +181,11 @@ class LockoutPolicy:
             lockouts, locked_until = 0, None
         if (
             failures == state.failures
-            and pending == state.pending
             and lockouts == state.lockouts
             and locked_until == state.locked_until
         ):
             return state
-        return replace(
-            state, failures=failures, pending=pending, lockouts=lockouts, locked_until=locked_until
-        )
+        return replace(state, failures=failures, lockouts=lockouts, locked_until=locked_until)
 
     def check(self, state: AccountState, now: float) -> Verdict:
         """Is the key locked right now? (Reservations aside.)"""
@@ -195,13 +222,21 @@ class LockoutPolicy:
         pending = tuple(p for p in state.pending if p[0] != reservation)
         state = replace(state, pending=pending)
         if outcome is Outcome.SUCCESS and self.reset_on_success:
-            return Recorded(replace(state, failures=(), lockouts=0, locked_until=None))
+            # Attempts reserved through Cognito's triggers before this success are settled with
+            # it: each either ended before it or overlapped it, and the success clears failures.
+            pending = tuple(p for p in pending if not fails_on_expiry(p[0]))
+            cleared = replace(state, pending=pending, failures=(), lockouts=0, locked_until=None)
+            return Recorded(cleared)
         if outcome is not Outcome.FAILURE:
             return Recorded(state)
-        if not self.check(state, now).allowed:
+        return self._fail(state, now)
+
+    def _fail(self, state: AccountState, at: float) -> Recorded:
+        """One failed attempt at ``at`` on a state current at ``at``."""
+        if not self.check(state, at).allowed:
             # A check that was in flight when the key locked: it cannot extend the lock.
             return Recorded(state)
-        failures = (*state.failures, now)
+        failures = (*state.failures, at)
         if len(failures) < self.max_attempts:
             return Recorded(replace(state, failures=failures))
         nth = state.lockouts + 1
@@ -209,11 +244,16 @@ class LockoutPolicy:
             locked = replace(state, failures=(), lockouts=nth, permanent=True, locked_until=None)
             return Recorded(locked, locked=True, lock_seconds=None)
         length = self.lockout_length(nth)
-        locked = replace(state, failures=(), lockouts=nth, locked_until=now + length)
+        locked = replace(state, failures=(), lockouts=nth, locked_until=at + length)
         return Recorded(locked, locked=True, lock_seconds=length)
 
     def expires_at(self, state: AccountState) -> float | None:
-        """When the state can be forgotten (None: keep until an admin clears it)."""
+        """When the state can be forgotten (None: keep until an admin clears it). A state with
+        reservations that fail on expiry is kept for as long as the failures (and any lockout)
+        they will become."""
+        unsettled = [p[1] for p in state.pending if fails_on_expiry(p[0])]
+        if unsettled:
+            state = self.current(state, max(unsettled))
         if state.permanent or state.admin_locked:
             return None
         times = [t + self.failure_window_seconds for t in state.failures]
