@@ -8,19 +8,42 @@
     session = user.get_session()          # valid tokens; refreshed (and stored) when expired
     httpx.get(url, auth=CognitoAuth(user))
 
+    sign_up(URL, "bob", "pw", {"email": "bob@example.com"}); confirm_sign_up(URL, "bob", code)
+    forgot_password(URL, "bob"); confirm_forgot_password(URL, "bob", code, "new pw")
+    change_password(user, "pw", "new pw")
+
 It mirrors amazon-cognito-identity-js, and stores sessions under the same keys, so a session
 written here reads the same there (and the other way round). It never imports the gateway.
 """
 
+from cognito_gate.client.account import (
+    CodeDelivery,
+    SignUpResult,
+    achange_password,
+    aconfirm_forgot_password,
+    aconfirm_sign_up,
+    aforgot_password,
+    aresend_code,
+    asign_up,
+    change_password,
+    confirm_forgot_password,
+    confirm_sign_up,
+    forgot_password,
+    resend_code,
+    sign_up,
+)
 from cognito_gate.client.auth import CognitoAuth
 from cognito_gate.client.errors import (
     AccountDisabled,
     AccountLocked,
     ChallengeRequired,
     ClientError,
+    CodeMismatch,
     CognitoUnavailable,
+    ExpiredCode,
     GatewayUnavailable,
     InvalidCredentials,
+    InvalidPassword,
     InvalidRequest,
     NotAuthorized,
     NotSignedIn,
@@ -30,6 +53,7 @@ from cognito_gate.client.errors import (
     TooManyRequests,
     Unavailable,
     UnexpectedResponse,
+    UsernameExists,
     UserNotConfirmed,
 )
 from cognito_gate.client.keyring_storage import KeyringStorage
@@ -51,6 +75,8 @@ __all__ = [
     "AccountLocked",
     "ChallengeRequired",
     "ClientError",
+    "CodeDelivery",
+    "CodeMismatch",
     "CognitoAccessToken",
     "CognitoAuth",
     "CognitoIdToken",
@@ -60,9 +86,11 @@ __all__ = [
     "CognitoUser",
     "CognitoUserPool",
     "CognitoUserSession",
+    "ExpiredCode",
     "FileStorage",
     "GatewayUnavailable",
     "InvalidCredentials",
+    "InvalidPassword",
     "InvalidRequest",
     "KeyringStorage",
     "MemoryStorage",
@@ -70,17 +98,31 @@ __all__ = [
     "NotSignedIn",
     "PasswordResetRequired",
     "RefreshFailed",
+    "SignUpResult",
     "Storage",
     "StorageError",
     "TooManyRequests",
     "Unavailable",
     "UnexpectedResponse",
     "UserNotConfirmed",
+    "UsernameExists",
+    "achange_password",
+    "aconfirm_forgot_password",
+    "aconfirm_sign_up",
+    "aforgot_password",
     "alogin",
+    "aresend_code",
     "arespond_to_challenge",
+    "asign_up",
+    "change_password",
+    "confirm_forgot_password",
+    "confirm_sign_up",
     "current_user",
     "default_session_path",
+    "forgot_password",
     "login",
+    "resend_code",
     "respond_to_challenge",
     "setup_session",
+    "sign_up",
 ]

@@ -13,6 +13,10 @@ The tree::
     ├── UserNotConfirmed           403 user_not_confirmed
     ├── PasswordResetRequired      403 password_reset_required
     ├── InvalidRequest             422 invalid_request (and 413, and Cognito's InvalidParameter)
+    ├── CodeMismatch               400 code_mismatch: the confirmation or reset code is wrong
+    ├── ExpiredCode                400 expired_code: the code was used, replaced or is too old
+    ├── InvalidPassword            400 invalid_password; ``message`` is the pool's policy text
+    ├── UsernameExists             409 username_exists
     ├── ChallengeRequired          Cognito asks for a challenge; carries name, session, parameters
     ├── Unavailable                the server is unreachable or answered 5xx / throttled
     │   ├── GatewayUnavailable         the gateway
@@ -21,7 +25,9 @@ The tree::
     └── UnexpectedResponse         an answer the client does not understand: ``status``, ``code``
 
 No message ever contains a token, a password, a challenge session or a client secret: messages are
-written here. Cognito's own ``message`` is never copied (moto, for one, puts the secret hash or the
+written here (but the pool's password-policy text of ``InvalidPassword``, which the gateway
+passes on, with every secret the caller handed over blanked out). Cognito's own ``message`` is
+never copied (moto, for one, puts the secret hash or the
 refresh token there); the gateway's ``message`` is only used for codes this client does not know,
 and then with every secret the caller handed over blanked out.
 """
@@ -149,6 +155,34 @@ class InvalidRequest(ClientError):
 
     code = "invalid_request"
     default_message = "the request is invalid"
+
+
+class CodeMismatch(ClientError):
+    """The confirmation or reset code is wrong (a wrong code counts towards a lockout)."""
+
+    code = "code_mismatch"
+    default_message = "the code is wrong"
+
+
+class ExpiredCode(ClientError):
+    """The code was used already, replaced by a newer one, or is too old: ask for a new one."""
+
+    code = "expired_code"
+    default_message = "the code has expired; request a new one"
+
+
+class InvalidPassword(ClientError):
+    """The new password breaks the pool's password policy; the message says which rule."""
+
+    code = "invalid_password"
+    default_message = "the password does not meet the pool's password policy"
+
+
+class UsernameExists(ClientError):
+    """An account with that username exists already."""
+
+    code = "username_exists"
+    default_message = "an account with that username already exists"
 
 
 class ChallengeRequired(ClientError):

@@ -189,9 +189,17 @@ def gateway_error(response: httpx.Response, secrets: tuple[str | None, ...] = ()
         "password_reset_required": e.PasswordResetRequired,
         "invalid_request": e.InvalidRequest,
         "payload_too_large": e.InvalidRequest,
+        "code_mismatch": e.CodeMismatch,
+        "expired_code": e.ExpiredCode,
+        "username_exists": e.UsernameExists,
     }
     if code in simple:
         return simple[code]()
+    if code == "invalid_password":
+        # The pool's password rules, as Cognito words them: what the user must fix.
+        policy = body.get("message")
+        text = e.redact(policy, secrets) if isinstance(policy, str) and policy else None
+        return e.InvalidPassword(text)
     if code == "account_locked":
         return e.AccountLocked(retry_after=retry_after)
     if code == "too_many_requests" or (status == 429 and not code):
