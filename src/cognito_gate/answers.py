@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,8 +16,28 @@ def iso_utc(timestamp: float) -> str:
 
 
 @dataclass(frozen=True)
+class NewDevice:
+    """A device the gateway confirmed at Cognito for the client: handed over once, never kept."""
+
+    device_key: str
+    device_group_key: str
+    device_password: str = field(repr=False)
+    remembered: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """``newDevice`` of the tokens object."""
+        return {
+            "deviceKey": self.device_key,
+            "deviceGroupKey": self.device_group_key,
+            "devicePassword": self.device_password,
+            "remembered": self.remembered,
+        }
+
+
+@dataclass(frozen=True)
 class TokenAnswer:
-    """The tokens object of the HTTP API."""
+    """The tokens object of the HTTP API (``new_device`` and ``forget_device`` where the pool
+    remembers devices)."""
 
     tokens: Tokens
     refresh_token: str
@@ -25,6 +45,8 @@ class TokenAnswer:
     user_pool_id: str
     client_id: str
     region: str
+    new_device: NewDevice | None = None
+    forget_device: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The camelCase body SPEC names."""
@@ -38,6 +60,8 @@ class TokenAnswer:
             "userPoolId": self.user_pool_id,
             "clientId": self.client_id,
             "region": self.region,
+            **({"newDevice": self.new_device.to_json()} if self.new_device else {}),
+            **({"forgetDevice": True} if self.forget_device else {}),
         }
 
 

@@ -10,6 +10,7 @@ _HELP = {
     "cognito_gate_lockouts_total": "Lockouts started, by kind (account or address).",
     "cognito_gate_refreshes_total": "Token refreshes by outcome.",
     "cognito_gate_cognito_errors_total": "Cognito calls that failed, by gateway error code.",
+    "cognito_gate_devices_total": "New devices the gateway confirmed for clients, by outcome.",
 }
 
 

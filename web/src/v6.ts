@@ -12,10 +12,21 @@
  *   nothing here depends on v6's storage layout;
  * - `fetchAuthSession()` reads them on its next call and refreshes them when they expire, through
  *   `userPoolEndpoint` (the gateway's `/cognito/`) with `GetTokensFromRefreshToken`.
+ *
+ * Remembered devices: pass the answer's `newDevice` to `setupAmplifySession(..., { device })`;
+ * it goes to `setTokens` as `deviceMetadata`, which stores `deviceKey`, `deviceGroupKey` and
+ * `randomPasswordKey` (v6 sends `DeviceKey` on refresh only when all three are there).
+ * `gatewayLogin(..., { devices: deviceStore() })` sends it at the next login and answers the
+ * device challenges in the browser.
  */
 import { Amplify } from "aws-amplify";
 import { decodeJWT, fetchAuthSession, signOut, type AuthSession } from "aws-amplify/auth";
 import { cognitoUserPoolsTokenProvider } from "aws-amplify/auth/cognito";
+
+import type { DeviceStore, NewDevice, StoredDevice } from "./gateway-login";
+
+export { gatewayLogin } from "./gateway-login";
+export type { DeviceStore, GatewayAnswer, GatewayLoginOptions, NewDevice, StoredDevice } from "./gateway-login";
 
 /** What `GET /auth/config` answers. */
 export interface GateConfig {
@@ -24,6 +35,8 @@ export interface GateConfig {
   region: string;
   cognitoEndpoint?: string | null;
   deviceRemembering?: boolean;
+  /** `off`, `always`, or `opt-in` (devices are remembered when the login asks). */
+  deviceRememberingMode?: "off" | "always" | "opt-in";
   warnings?: string[];
 }
 
@@ -35,7 +48,7 @@ export function gatewayCognitoEndpoint(gatewayUrl: string = location.origin): st
 /** Configure Amplify v6 for a pool behind cognito-gate: refreshes go to the gateway. */
 export function configureAmplifyV6(
   config: Pick<GateConfig, "userPoolId" | "clientId">,
-  options: { gatewayUrl?: string; ssr?: boolean } = {},
+  options: { gatewayUrl?: string; ssr?: boolean; endpoint?: string } = {},
 ): void {
   Amplify.configure(
     {
@@ -43,7 +56,8 @@ export function configureAmplifyV6(
         Cognito: {
           userPoolId: config.userPoolId,
           userPoolClientId: config.clientId,
-          userPoolEndpoint: gatewayCognitoEndpoint(options.gatewayUrl),
+          // `endpoint` overrides where refresh goes (Cognito itself, skipping the gateway).
+          userPoolEndpoint: options.endpoint ?? gatewayCognitoEndpoint(options.gatewayUrl),
         },
       },
     },
@@ -65,7 +79,7 @@ export async function setupAmplifySession(
   refreshToken: string,
   userPoolId: string,
   appClientId: string,
-  options: { loginId?: string } = {},
+  options: { loginId?: string; device?: NewDevice } = {},
 ): Promise<AuthSession> {
   const cognito = Amplify.getConfig().Auth?.Cognito;
   if (cognito?.userPoolId !== userPoolId || cognito?.userPoolClientId !== appClientId) {
@@ -86,9 +100,72 @@ export async function setupAmplifySession(
       clockDrift,
       username,
       ...(options.loginId ? { signInDetails: { loginId: options.loginId } } : {}),
+      // All three, always: v6 reads a device only when deviceKey, deviceGroupKey and
+      // randomPasswordKey are all stored.
+      ...(options.device
+        ? {
+            deviceMetadata: {
+              deviceKey: options.device.deviceKey,
+              deviceGroupKey: options.device.deviceGroupKey,
+              randomPassword: options.device.devicePassword,
+            },
+          }
+        : {}),
     },
   });
+  if (options.device && options.loginId && options.loginId !== username) {
+    hints()?.setItem(hintKey(appClientId, options.loginId), username);
+  }
   return fetchAuthSession();
+}
+
+function hintKey(clientId: string, loginId: string): string {
+  return `cognito-gate.deviceUser.${clientId}.${loginId}`;
+}
+
+/** Which username a login name's device is filed under, where the page has localStorage. */
+function hints(): Storage | null {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The devices Amplify v6 keeps (through its token provider, whatever its storage), for
+ * `gatewayLogin`: under the name typed, the username a login with that name was answered for, or
+ * the name in lower case; complete ones only, as v6 itself reads them.
+ */
+export function deviceStore(): DeviceStore {
+  const orchestrator = cognitoUserPoolsTokenProvider.tokenOrchestrator;
+  const clientId = () => {
+    const id = Amplify.getConfig().Auth?.Cognito?.userPoolClientId;
+    if (!id) throw new Error("configure Amplify (configureAmplifyV6) first");
+    return id;
+  };
+  return {
+    async find(loginName: string): Promise<StoredDevice | null> {
+      const names = [loginName, hints()?.getItem(hintKey(clientId(), loginName)), loginName.toLowerCase()];
+      for (const name of names) {
+        if (!name) continue;
+        const found = await orchestrator.getDeviceMetadata(name);
+        if (found?.deviceKey && found.deviceGroupKey && found.randomPassword) {
+          return {
+            username: name,
+            deviceKey: found.deviceKey,
+            deviceGroupKey: found.deviceGroupKey,
+            randomPassword: found.randomPassword,
+          };
+        }
+      }
+      return null;
+    },
+    async forget(username: string, loginName?: string): Promise<void> {
+      await orchestrator.clearDeviceMetadata(username);
+      if (loginName) hints()?.removeItem(hintKey(clientId(), loginName));
+    },
+  };
 }
 
 /**

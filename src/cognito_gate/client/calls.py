@@ -102,6 +102,8 @@ def refresh_call(
     if pool.refresh_via == "gateway":
         assert pool.gateway_url is not None
         body = {"refreshToken": refresh_token, "username": username}
+        if device_key:  # a pool that remembers devices refreshes only with the device's key
+            body["deviceKey"] = device_key
         request = wire.gateway_request(pool.gateway_url, "/auth/refresh", body)
         secrets = (refresh_token,)
 

@@ -2,8 +2,11 @@
 
 Point ``CognitoUserPool({..., endpoint})`` (Amplify v5) or ``userPoolEndpoint`` (v6) at
 ``GATEWAY/cognito/``. Forwarded: refresh (InitiateAuth with REFRESH_TOKEN_AUTH from v5,
-GetTokensFromRefreshToken from v6), RevokeToken (Amplify's own sign-out) and GetUser (v5 reads the
-user's attributes). Everything else is refused, so this route never checks a password.
+GetTokensFromRefreshToken from v6, with the device key Amplify sends: ``DEVICE_KEY`` /
+``DeviceKey``), RevokeToken (Amplify's own sign-out), GetUser (v5 reads the user's attributes),
+and the device calls Amplify makes with the access token (``rememberDevice``, ``forgetDevice``,
+``fetchDevices``: UpdateDeviceStatus, ForgetDevice, ListDevices, GetDevice). Everything else is
+refused, so this route never checks a password.
 The gateway adds SECRET_HASH for clients with a secret, and refuses admin-locked and permanently
 locked accounts with Cognito's own "User is disabled." so Amplify ends the session.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -19,6 +23,7 @@ from fastapi.responses import JSONResponse
 
 from cognito_gate import errors as e
 from cognito_gate.answers import TokenAnswer
+from cognito_gate.cognito.idp import CognitoError
 from cognito_gate.gate import Gate
 
 TARGET_PREFIX = "AWSCognitoIdentityProviderService."
@@ -115,8 +120,44 @@ async def _get_user(gate: Gate, operation: str, body: dict[str, Any]) -> dict[st
     return await gate.user(_string(body.get("AccessToken"), "AccessToken"))
 
 
+#: The fields of each device call that are forwarded (all of them, by Cognito's API).
+DEVICE_FIELDS: dict[str, tuple[str, ...]] = {
+    "UpdateDeviceStatus": ("AccessToken", "DeviceKey", "DeviceRememberedStatus"),
+    "ForgetDevice": ("AccessToken", "DeviceKey"),
+    "ListDevices": ("AccessToken", "Limit", "PaginationToken"),
+    "GetDevice": ("AccessToken", "DeviceKey"),
+}
+
+
+def _wire(value: Any) -> Any:
+    """A boto3 answer as Cognito's JSON says it (times as epoch seconds)."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    return value
+
+
+async def _device(gate: Gate, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+    # Authorized by the access token at Cognito; the gateway passes the call on unchanged.
+    params = {k: body[k] for k in DEVICE_FIELDS[operation] if body.get(k) is not None}
+    try:
+        answer = await gate.idp.device_call(operation, params)
+    except CognitoError as err:
+        if err.code.endswith("Exception"):  # Cognito's own answer
+            raise _Passed(err.code) from None
+        raise err.error from None  # malformed here (422 -> 400), or Cognito unreachable (503)
+    return {str(k): _wire(v) for k, v in answer.items()}
+
+
 class _Refused(Exception):
     """A call this route does not forward."""
+
+
+class _Passed(Exception):
+    """Cognito refused a forwarded call: its code goes back as it is."""
 
 
 Handler = Callable[[Gate, str, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -127,6 +168,7 @@ OPERATIONS: dict[str, tuple[Handler, bool]] = {
     "GetTokensFromRefreshToken": (_refresh, True),
     "RevokeToken": (_revoke, True),
     "GetUser": (_get_user, False),
+    **dict.fromkeys(DEVICE_FIELDS, (_device, False)),
 }
 
 
@@ -142,7 +184,7 @@ def cognito_proxy_router(gate: Gate) -> APIRouter:
             return cognito_error(
                 "InvalidParameterException",
                 "Only refresh (InitiateAuth REFRESH_TOKEN_AUTH, GetTokensFromRefreshToken),"
-                " RevokeToken and GetUser go through the gateway.",
+                " RevokeToken, GetUser and the device calls go through the gateway.",
             )
         handler, has_client = OPERATIONS[operation]
         try:
@@ -155,6 +197,8 @@ def cognito_proxy_router(gate: Gate) -> APIRouter:
             payload = await handler(gate, operation, body)
         except _Refused as refused:
             return cognito_error("InvalidParameterException", str(refused))
+        except _Passed as passed:
+            return cognito_error(str(passed), f"{passed} (Cognito's answer, through the gateway)")
         except e.GateError as error:
             return _from_gate_error(error)
         return JSONResponse(payload, media_type=AMZ_JSON, headers={"Cache-Control": "no-store"})

@@ -11,11 +11,18 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
+#: Cognito's ``DeviceKeyType``: ``<region>_<uuid>``, at most 55 characters.
+DEVICE_KEY = r"^[\w-]+_[0-9a-f-]+$"
+
+
 class LoginBody(Body):
-    """``POST /auth/login``."""
+    """``POST /auth/login`` (``deviceKey``: the client's remembered device, never its password;
+    ``rememberDevice``: remember a new device on a pool that asks the user)."""
 
     username: StrictStr
     password: StrictStr = Field(repr=False)
+    device_key: StrictStr | None = Field(None, alias="deviceKey", max_length=55, pattern=DEVICE_KEY)
+    remember_device: StrictBool | None = Field(None, alias="rememberDevice")
 
 
 class ChallengeBody(Body):
@@ -25,6 +32,7 @@ class ChallengeBody(Body):
     challenge_name: StrictStr = Field(alias="challengeName")
     session: StrictStr = Field(min_length=20, max_length=2048, repr=False)
     responses: dict[StrictStr, StrictStr] = Field(repr=False)
+    remember_device: StrictBool | None = Field(None, alias="rememberDevice")
 
 
 class RefreshBody(Body):
@@ -32,6 +40,7 @@ class RefreshBody(Body):
 
     refresh_token: StrictStr = Field(alias="refreshToken", repr=False)
     username: StrictStr | None = None
+    device_key: StrictStr | None = Field(None, alias="deviceKey", max_length=55, pattern=DEVICE_KEY)
 
 
 class LogoutBody(Body):

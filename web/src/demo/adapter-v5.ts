@@ -1,7 +1,13 @@
 import type { CognitoUser, CognitoUserSession } from "amazon-cognito-identity-js";
 import { Auth, Hub } from "aws-amplify";
 
-import { clearAmplifySession, configureAmplifyV5, setupAmplifySession, userPool } from "../v5";
+import {
+  clearAmplifySession,
+  configureAmplifyV5,
+  deviceStore,
+  setupAmplifySession,
+  userPool,
+} from "../v5";
 import type { AmplifyAdapter, GateConfig, SessionView } from "./types";
 
 function view(session: CognitoUserSession): SessionView {
@@ -33,10 +39,10 @@ async function currentSessionOrNull(): Promise<SessionView | null> {
 export const v5Adapter: AmplifyAdapter = {
   version: "v5",
   sessionCall: "Auth.currentSession()",
-  configure(config: GateConfig) {
-    configureAmplifyV5(config);
+  configure(config: GateConfig, endpoint?: string) {
+    configureAmplifyV5(config, { endpoint });
   },
-  async setup(tokens) {
+  async setup(tokens, loginId) {
     await setupAmplifySession(
       tokens.username,
       tokens.accessToken,
@@ -44,8 +50,10 @@ export const v5Adapter: AmplifyAdapter = {
       tokens.refreshToken,
       tokens.userPoolId,
       tokens.clientId,
+      { device: tokens.newDevice, loginId },
     );
   },
+  devices: () => deviceStore(),
   session: currentSessionOrNull,
   async refresh() {
     // Amplify v5 has no "force refresh": its documented way is the user's refreshSession.

@@ -2,7 +2,7 @@ import { fetchAuthSession } from "aws-amplify/auth";
 import { cognitoUserPoolsTokenProvider } from "aws-amplify/auth/cognito";
 import { Hub } from "aws-amplify/utils";
 
-import { clearAmplifySession, configureAmplifyV6, setupAmplifySession } from "../v6";
+import { clearAmplifySession, configureAmplifyV6, deviceStore, setupAmplifySession } from "../v6";
 import type { AmplifyAdapter, GateConfig, SessionView } from "./types";
 
 async function sessionView(forceRefresh: boolean): Promise<SessionView | null> {
@@ -21,8 +21,8 @@ async function sessionView(forceRefresh: boolean): Promise<SessionView | null> {
 export const v6Adapter: AmplifyAdapter = {
   version: "v6",
   sessionCall: "fetchAuthSession()",
-  configure(config: GateConfig) {
-    configureAmplifyV6(config);
+  configure(config: GateConfig, endpoint?: string) {
+    configureAmplifyV6(config, { endpoint });
   },
   async setup(tokens, loginId) {
     await setupAmplifySession(
@@ -32,9 +32,10 @@ export const v6Adapter: AmplifyAdapter = {
       tokens.refreshToken,
       tokens.userPoolId,
       tokens.clientId,
-      { loginId },
+      { loginId, device: tokens.newDevice },
     );
   },
+  devices: () => deviceStore(),
   session: () => sessionView(false),
   refresh: () => sessionView(true),
   async refreshToken() {

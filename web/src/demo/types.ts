@@ -1,4 +1,5 @@
 /** What the demo page needs from one Amplify major version. */
+import type { DeviceStore, NewDevice } from "../gateway-login";
 
 /** `GET /auth/config`. */
 export interface GateConfig {
@@ -7,6 +8,7 @@ export interface GateConfig {
   region: string;
   cognitoEndpoint?: string | null;
   deviceRemembering?: boolean;
+  deviceRememberingMode?: "off" | "always" | "opt-in";
   warnings?: string[];
 }
 
@@ -21,6 +23,10 @@ export interface GateTokens {
   userPoolId: string;
   clientId: string;
   region: string;
+  /** A device the gateway confirmed for this browser (pools that remember devices). */
+  newDevice?: NewDevice;
+  /** The device this browser sent is unknown to Cognito: its keys were dropped. */
+  forgetDevice?: boolean;
 }
 
 /** A session as Amplify itself reports it. */
@@ -37,8 +43,12 @@ export interface AmplifyAdapter {
   version: "v5" | "v6";
   /** The Amplify call that `session()` makes, for the page to name. */
   sessionCall: string;
-  configure(config: GateConfig): void;
+  /** `endpoint`: where Amplify refreshes (default: the gateway's `/cognito/`). */
+  configure(config: GateConfig, endpoint?: string): void;
+  /** Hand the tokens (and `newDevice`) to Amplify. */
   setup(tokens: GateTokens, loginId: string): Promise<void>;
+  /** The devices Amplify keeps, for the login's device challenges. */
+  devices(): DeviceStore;
   /** Amplify's own session (refreshing it when expired); null when signed out. */
   session(): Promise<SessionView | null>;
   /** Refresh now, whether expired or not; null when the refresh signed the user out. */

@@ -2,9 +2,14 @@
  * The demo page: log in through the gateway, hand the tokens to Amplify, and from then on show
  * only what Amplify itself reports. Element ids are stable: the browser tests use them.
  */
+import { gatewayLogin } from "../gateway-login";
 import type { AmplifyAdapter, GateConfig, GateTokens, SessionView } from "./types";
 
 type State = "loading" | "signed-out" | "signed-in" | "error";
+/** What a signed-out visitor sees: the login form, sign-up, or password reset. */
+type View = "login" | "signup" | "reset";
+
+let view: View = "login";
 
 interface ErrorBody {
   error?: string;
@@ -27,8 +32,20 @@ function setState(state: State, who = ""): void {
     "signed-in": `Signed in as ${who}`,
     error: "The page could not start",
   }[state];
-  $("login-section").hidden = state !== "signed-out";
+  showSections(state);
+}
+
+function showSections(state: string | undefined): void {
+  const out = state === "signed-out";
+  $("login-section").hidden = !out || view !== "login";
+  $("signup-section").hidden = !out || view !== "signup";
+  $("reset-section").hidden = !out || view !== "reset";
   $("session-section").hidden = state !== "signed-in";
+}
+
+function showView(next: View): void {
+  view = next;
+  showSections($("auth-state").dataset.state);
 }
 
 function say(id: string, text: string, kind: "info" | "error" | "ok" = "info"): void {
@@ -72,10 +89,10 @@ function formatTime(epochSeconds: number): string {
 
 let countdown: ReturnType<typeof setInterval> | undefined;
 
-/** Show a lockout with its wait, counting down. */
-function showWait(prefix: string, seconds: number | null, suffix = ""): void {
+/** Show a lockout with its wait, counting down (in `target`, the login's message by default). */
+function showWait(prefix: string, seconds: number | null, suffix = "", target = "login-message"): void {
   clearInterval(countdown);
-  const el = $("login-message");
+  const el = $(target);
   el.dataset.kind = "error";
   el.setAttribute("aria-live", "polite");
   if (seconds === null) {
@@ -156,6 +173,86 @@ function explainLoginError(response: Response, body: ErrorBody): void {
   }
 }
 
+/** Explain a refusal of the account flows (sign-up, confirmation, reset) in `target`. */
+function explainFlowError(target: string, response: Response, body: ErrorBody): void {
+  clearInterval(countdown);
+  const code = body.error ?? "";
+  switch (code) {
+    case "username_exists":
+      say(target, "That username is taken.", "error");
+      return;
+    case "invalid_password":
+      // The pool's own rule, as Cognito words it: what to fix.
+      say(target, body.message || "The password does not meet the pool's rules.", "error");
+      return;
+    case "code_mismatch":
+      say(target, "That code is wrong. Check it and try again.", "error");
+      return;
+    case "expired_code":
+      say(target, "That code has expired or was used already. Ask for a new one.", "error");
+      return;
+    case "account_locked": {
+      const wait = retryAfterOf(body, response);
+      if (wait === null) showWait("This account is locked.", null, " An administrator must unlock it.", target);
+      else showWait("Too many wrong codes: this account's codes are locked.", wait, "", target);
+      return;
+    }
+    case "too_many_requests":
+      showWait("Too many requests.", retryAfterOf(body, response), "", target);
+      return;
+    case "invalid_request":
+      say(target, "Fill in every field (a code has no spaces).", "error");
+      return;
+    case "unavailable":
+      say(target, "The gateway cannot reach Cognito or its store. Try again shortly.", "error");
+      return;
+    default:
+      say(target, `That did not work (${response.status}${code ? ` ${code}` : ""}).`, "error");
+  }
+}
+
+interface Answer {
+  response: Response;
+  body: Record<string, unknown>;
+}
+
+/** POST JSON to the gateway; null (and the reason said in `target`) when it cannot be reached. */
+async function postJson(path: string, payload: unknown, target: string): Promise<Answer | null> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(payload),
+    });
+  } catch (err) {
+    say(target, `The gateway cannot be reached: ${describe(err)}`, "error");
+    return null;
+  }
+  const body = (await readJson<Record<string, unknown>>(response)) ?? {};
+  log(`POST ${path} → ${response.status}${typeof body.error === "string" ? ` ${body.error}` : ""}`);
+  if (!response.ok) {
+    explainFlowError(target, response, body as ErrorBody);
+    return null;
+  }
+  return { response, body };
+}
+
+let devCodes: Promise<boolean> | undefined;
+
+/** On the embedded default (its emulator lists the codes it sent), say where the code is. */
+function showDevHint(): void {
+  devCodes ??= fetch("/dev/codes?limit=1").then(
+    (r) => r.ok,
+    () => false,
+  );
+  void devCodes.then((shown) => {
+    for (const el of document.querySelectorAll<HTMLElement>(".dev-hint")) el.hidden = !shown;
+  });
+}
+
+const value = (id: string): string => $<HTMLInputElement>(id).value;
+
 export function startDemo(adapter: AmplifyAdapter): void {
   let busy = false;
   const buttons = () =>
@@ -228,18 +325,22 @@ export function startDemo(adapter: AmplifyAdapter): void {
     const username = $<HTMLInputElement>("username").value;
     const password = $<HTMLInputElement>("password").value;
     say("login-message", "Logging in…");
+    const remember = $<HTMLInputElement>("remember-device");
     let response: Response;
+    let body: Record<string, unknown>;
     try {
-      response = await fetch("/auth/login", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ username, password }),
-      });
+      // Sends this browser's remembered device, if any, and answers its challenges here.
+      ({ response, body } = await gatewayLogin(username, password, {
+        devices: adapter.devices(),
+        rememberDevice: remember.closest("[hidden]") ? undefined : remember.checked,
+        onRequest: (path, status) => {
+          if (path === "/auth/challenge") log(`POST ${path} → ${status} (device sign-in)`);
+        },
+      }));
     } catch (err) {
       say("login-message", `The gateway cannot be reached: ${describe(err)}`, "error");
       return;
     }
-    const body = (await readJson<Record<string, unknown>>(response)) ?? {};
     if (!response.ok) {
       explainLoginError(response, body as ErrorBody);
       log(`POST /auth/login → ${response.status} ${String(body.error ?? "")}`);
@@ -254,9 +355,14 @@ export function startDemo(adapter: AmplifyAdapter): void {
       return;
     }
     clearInterval(countdown);
-    log("POST /auth/login → 200: tokens handed to Amplify");
+    const tokens = body as unknown as GateTokens;
+    log(
+      "POST /auth/login → 200: tokens handed to Amplify" +
+        (tokens.newDevice ? "; a new device, kept under Amplify's device keys" : "") +
+        (tokens.forgetDevice ? "; the old device was unknown and is forgotten" : ""),
+    );
     $<HTMLInputElement>("password").value = "";
-    await adapter.setup(body as unknown as GateTokens, username);
+    await adapter.setup(tokens, username);
     say("login-message", "");
     say("session-message", "");
     const session = await render();
@@ -283,6 +389,100 @@ export function startDemo(adapter: AmplifyAdapter): void {
     showSignedOut(note);
   }
 
+  // -- sign-up and its confirmation, password reset: through the gateway, under its lock ------
+
+  let signingUp = "";
+  let resetting = "";
+
+  function backToLogin(username = "", note = ""): void {
+    $<HTMLFormElement>("signup-form").hidden = false;
+    $<HTMLFormElement>("confirm-form").hidden = true;
+    $<HTMLFormElement>("forgot-form").hidden = false;
+    $<HTMLFormElement>("reset-form").hidden = true;
+    for (const id of ["signup-message", "reset-message"]) say(id, "");
+    if (username) $<HTMLInputElement>("username").value = username;
+    showView("login");
+    if (note) say("login-message", note, "ok");
+    $<HTMLInputElement>(username ? "password" : "username").focus();
+  }
+
+  async function signUp(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const username = value("signup-username");
+    say("signup-message", "Signing up…");
+    const answer = await postJson(
+      "/auth/signup",
+      { username, password: value("signup-password"), attributes: { email: value("signup-email") } },
+      "signup-message",
+    );
+    if (!answer) return;
+    $<HTMLInputElement>("signup-password").value = "";
+    if (answer.body.userConfirmed === true) {
+      backToLogin(username, "Your account is ready. Log in.");
+      return;
+    }
+    signingUp = username;
+    const where = answer.body.codeDeliveryDetails as { destination?: string; deliveryMedium?: string } | null;
+    $<HTMLFormElement>("signup-form").hidden = true;
+    $<HTMLFormElement>("confirm-form").hidden = false;
+    say(
+      "signup-message",
+      where
+        ? `A confirmation code was sent to ${where.destination} (${where.deliveryMedium?.toLowerCase()}).`
+        : "No code was sent: an administrator must confirm this account.",
+      "ok",
+    );
+    showDevHint();
+    $<HTMLInputElement>("confirm-code").focus();
+  }
+
+  async function confirmSignUp(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const answer = await postJson(
+      "/auth/confirm-signup",
+      { username: signingUp, code: value("confirm-code").trim() },
+      "signup-message",
+    );
+    if (!answer) return;
+    $<HTMLInputElement>("confirm-code").value = "";
+    backToLogin(signingUp, "Your account is confirmed. Log in.");
+  }
+
+  async function resendCode(): Promise<void> {
+    const answer = await postJson("/auth/resend-code", { username: signingUp }, "signup-message");
+    if (answer) say("signup-message", "A new code is on its way; the previous one no longer works.", "ok");
+  }
+
+  async function forgotPassword(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const username = value("forgot-username");
+    const answer = await postJson("/auth/forgot-password", { username }, "reset-message");
+    if (!answer) return;
+    resetting = username;
+    $<HTMLFormElement>("forgot-form").hidden = true;
+    $<HTMLFormElement>("reset-form").hidden = false;
+    say("reset-message", "If an account with that name can receive a code, a reset code is on its way.", "ok");
+    showDevHint();
+    $<HTMLInputElement>("reset-code").focus();
+  }
+
+  async function resetPassword(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const answer = await postJson(
+      "/auth/confirm-forgot-password",
+      { username: resetting, code: value("reset-code").trim(), newPassword: value("reset-password") },
+      "reset-message",
+    );
+    $<HTMLInputElement>("reset-password").value = "";
+    if (!answer) return;
+    $<HTMLInputElement>("reset-code").value = "";
+    backToLogin(resetting, "Your password is changed. Log in with the new one.");
+  }
+
+  function onSubmit(id: string, handler: (e: SubmitEvent) => Promise<void>): void {
+    $(id).addEventListener("submit", (e) => void act(() => handler(e as SubmitEvent)));
+  }
+
   async function start(): Promise<void> {
     setState("loading");
     for (const a of document.querySelectorAll<HTMLAnchorElement>("[data-amplify-version]")) {
@@ -294,12 +494,36 @@ export function startDemo(adapter: AmplifyAdapter): void {
     if (!response.ok) throw new Error(`GET /auth/config answered ${response.status}`);
     const config = (await response.json()) as GateConfig;
     showWarnings(config);
+    showDevices(config);
     $("pool-id").textContent = config.userPoolId;
-    adapter.configure(config);
+    // ?refresh=cognito: Amplify refreshes straight at Cognito instead of the gateway's /cognito/.
+    const direct = new URLSearchParams(location.search).get("refresh") === "cognito";
+    adapter.configure(config, direct && config.cognitoEndpoint ? config.cognitoEndpoint : undefined);
     adapter.onAuthEvent((event) => {
       log(`Amplify ${adapter.version} Hub: ${event}`);
     });
     $("login-form").addEventListener("submit", (e) => void act(() => login(e as SubmitEvent)));
+    onSubmit("signup-form", signUp);
+    onSubmit("confirm-form", confirmSignUp);
+    onSubmit("forgot-form", forgotPassword);
+    onSubmit("reset-form", resetPassword);
+    $("resend-button").addEventListener("click", () => void act(resendCode));
+    $("show-signup").addEventListener("click", () => {
+      clearInterval(countdown);
+      say("login-message", "");
+      showView("signup");
+      $<HTMLInputElement>("signup-username").focus();
+    });
+    $("show-reset").addEventListener("click", () => {
+      clearInterval(countdown);
+      say("login-message", "");
+      $<HTMLInputElement>("forgot-username").value = value("username");
+      showView("reset");
+      $<HTMLInputElement>("forgot-username").focus();
+    });
+    for (const back of document.querySelectorAll<HTMLButtonElement>("button[data-action=back]")) {
+      back.addEventListener("click", () => backToLogin());
+    }
     $("refresh-button").addEventListener("click", () =>
       void act(async () => {
         const session = await render("refresh");
@@ -329,28 +553,25 @@ export function startDemo(adapter: AmplifyAdapter): void {
   (window as unknown as { cognitoGate: typeof hook }).cognitoGate = hook;
 }
 
+/** On a pool that remembers devices: say what this browser keeps, and offer the opt-in. */
+function showDevices(config: GateConfig): void {
+  const note = $("device-note");
+  const optIn = config.deviceRememberingMode === "opt-in";
+  note.hidden = !config.deviceRemembering;
+  note.textContent = optIn
+    ? "This pool remembers a device when you ask it to. Either way the gateway confirms this " +
+      "browser as the device that logged in: Amplify keeps its key, so refresh works."
+    : "This pool remembers devices: the gateway confirms this browser as the device that " +
+      "logged in, Amplify keeps its key (so refresh works), and the next login proves the " +
+      "device without sending its password.";
+  $("remember-device-row").hidden = !optIn;
+}
+
 function showWarnings(config: GateConfig): void {
   const box = $("warnings");
   const list = $("warning-list");
   list.replaceChildren();
-  if (config.deviceRemembering) {
-    const item = document.createElement("li");
-    item.id = "device-warning";
-    item.dataset.testid = "device-warning";
-    item.innerHTML =
-      "<strong>Refresh will fail: this user pool remembers devices.</strong> " +
-      "When the gateway logged you in, Cognito tied the refresh token to the device that " +
-      "authenticated, and that device was the gateway's backend, not this browser. Amplify " +
-      "cannot present that device's key, so Cognito refuses its refresh and the session ends " +
-      "when the access token expires. <em>Fix:</em> in the Cognito console set the pool's " +
-      "device tracking (\u201cRemember user devices\u201d) to \u201cDon't remember\u201d, or " +
-      "remove <code>DeviceConfiguration</code> from the pool's definition " +
-      "(CloudFormation, CDK, Terraform). <code>cognito-gate doctor</code> checks the pool.";
-    list.append(item);
-  }
   for (const text of config.warnings ?? []) {
-    // The page explains device remembering itself, in more words; don't say it twice.
-    if (config.deviceRemembering && /remember(s|ing)? (user )?devices?/i.test(text)) continue;
     const item = document.createElement("li");
     item.textContent = text;
     list.append(item);
