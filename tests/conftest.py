@@ -1,4 +1,5 @@
-"""Shared fixtures: the Cognito emulator over HTTP, fresh pools, and a fake clock."""
+"""Shared fixtures: the Cognito emulator over HTTP, fresh pools, and a fake clock; and the check
+that no secret reaches any log of the run (tests/leaks.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import uvicorn
 from cognito_gate.cognito.local import EMULATOR_CREDENTIALS, Emulator, LocalPool, provision_pool
 from cognito_gate.config import Settings, load_settings
 from cognito_gate.gate import Gate
+from tests import leaks
 
 
 class FakeClock:
@@ -43,21 +45,29 @@ def emulator() -> Iterator[Emulator]:
     emu.stop()
 
 
+def provisioned(endpoint: str, **options: Any) -> LocalPool:
+    """:func:`provision_pool`, its client secret (if any) registered with the leak check."""
+    made = provision_pool(endpoint, **options)
+    leaks.register_secret(made.client_secret, "a pool's client secret")
+    return made
+
+
 @pytest.fixture
 def pool(emulator: Emulator) -> LocalPool:
     """A fresh case-insensitive pool, a safe client without secret, and user demo."""
-    return provision_pool(emulator.endpoint)
+    return provisioned(emulator.endpoint)
 
 
 @pytest.fixture
 def secret_pool(emulator: Emulator) -> LocalPool:
     """Like ``pool``, but the app client has a secret."""
-    return provision_pool(emulator.endpoint, with_secret=True)
+    return provisioned(emulator.endpoint, with_secret=True)
 
 
 # -- the gateway -----------------------------------------------------------------------------------
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+leaks.register_secret(ADMIN_TOKEN, "the admin token")
 
 
 def gate_settings(pool: LocalPool, **overrides: Any) -> Settings:
@@ -114,7 +124,7 @@ def gateway_factory(emulator: Emulator) -> Iterator[Callable[..., LiveGateway]]:
     def make(
         pool: LocalPool | None = None, clock: Callable[[], float] | None = None, **overrides: Any
     ) -> LiveGateway:
-        pool = pool or provision_pool(emulator.endpoint)
+        pool = pool or provisioned(emulator.endpoint)
         gate = make_gate(pool, clock, **overrides)
         port = _free_port()
         config = uvicorn.Config(
@@ -140,3 +150,37 @@ def gateway_factory(emulator: Emulator) -> Iterator[Callable[..., LiveGateway]]:
 def gateway(gateway_factory: Callable[..., LiveGateway], pool: LocalPool) -> LiveGateway:
     """A live gateway in front of ``pool`` with the default policy and a memory store."""
     return gateway_factory(pool)
+
+
+# -- no secret in any log of the run (tests/leaks.py) ----------------------------------------------
+
+_LEAKS = pytest.StashKey[list[leaks.Leak]]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    leaks.install()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    found = leaks.WATCH.finish(leaks.emulator_secrets())
+    leaks.uninstall()
+    session.config.stash[_LEAKS] = found
+    if found:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    found = config.stash.get(_LEAKS, None)
+    if found is None:
+        return
+    watch = leaks.WATCH
+    if found:
+        terminalreporter.section("secrets in the logs", sep="=", red=True, bold=True)
+        for line in leaks.report(found):
+            terminalreporter.write_line(line)
+    else:
+        terminalreporter.write_line(
+            f"leak check: {watch.records} log records of {', '.join(leaks.SCANNED)} and"
+            f" {watch.outputs} serve outputs scanned; no password, JWT or secret found"
+        )

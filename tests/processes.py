@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from cognito_gate.cognito.local import EMULATOR_CREDENTIALS, LocalPool
+from tests import leaks
 
 READY_SECONDS = 60.0
 
@@ -76,6 +77,7 @@ def serve(
         yield served
     finally:
         stop(served)
+        leaks.scan_output(log, f"serve at {served.url}")
         log.unlink(missing_ok=True)
 
 

@@ -1,16 +1,22 @@
-"""Request helpers shared by the routers: the client's context and the admin check."""
+"""Request helpers shared by the routers: the client's context, and the admin check with its
+throttle on the addresses that fail it."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
+import uuid
 
 from fastapi import Request
 
 from cognito_gate import errors as e
 from cognito_gate.cognito.idp import ClientContext
 from cognito_gate.config import Settings
+from cognito_gate.gate import Gate
+from cognito_gate.policy import AccountState, LockoutPolicy, Outcome
 from cognito_gate.server.client_ip import client_ip
+from cognito_gate.stores import update
 
 logger = logging.getLogger("cognito_gate.server")
 
@@ -56,13 +62,103 @@ def bearer(request: Request) -> str | None:
     return token.strip()
 
 
-def require_admin(request: Request, settings: Settings) -> None:
-    """Refuse unless the request carries the admin token."""
-    expected = settings.admin_token
-    if expected is None:
-        raise e.Unauthorized("The admin API is off: set COGNITO_GATE_ADMIN_TOKEN to enable it.")
-    given = bearer(request)
-    if given is None or not hmac.compare_digest(
-        given.encode(), expected.get_secret_value().encode()
-    ):
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def token_matches(given: str | None, expected: str) -> bool:
+    """Whether ``given`` is the admin token: compared in constant time over fixed-length digests,
+    so that neither the token nor its length leaks through timing."""
+    same = hmac.compare_digest(_digest(given or ""), _digest(expected))
+    return given is not None and same
+
+
+#: Failed admin requests (a missing or wrong token) one address may make within
+#: :data:`ADMIN_WINDOW_SECONDS`; the one that reaches it makes the address wait that long.
+ADMIN_MAX_FAILURES = 10
+ADMIN_WINDOW_SECONDS = 900.0
+
+
+def admin_policy(
+    max_failures: int = ADMIN_MAX_FAILURES, window: float = ADMIN_WINDOW_SECONDS
+) -> LockoutPolicy:
+    """The per-address throttle on failed admin requests: fixed, never permanent, not reset by a
+    success (the shape of the login's address throttle)."""
+    return LockoutPolicy(
+        max_attempts=max_failures,
+        lockout_seconds=window,
+        backoff_multiplier=1.0,
+        max_lockout_seconds=window,
+        failure_window_seconds=window,
+        reset_on_success=False,
+        name="admin",
+    )
+
+
+class AdminCheck:
+    """The admin router's dependency: every ``/admin/*`` request must carry the admin token.
+
+    It runs before anything else of the request is looked at (a request without the token gets
+    401 whatever its parameters). Each request reserves a place on its address's record first
+    (``{pool}\\x1fadmin-addr\\x1f{ip}``, one atomic store update), so that at most
+    ``ADMIN_MAX_FAILURES`` wrong tokens from one address are ever compared per window, however
+    many arrive at once; an address that reached it gets 429 ``too_many_requests`` with
+    ``Retry-After`` for every admin request until the window has passed. Failures are logged
+    (WARNING, with the address, never the token) and written to the audit log.
+    """
+
+    def __init__(self, gate: Gate, policy: LockoutPolicy | None = None) -> None:
+        self.gate = gate
+        self.policy = policy or admin_policy()
+
+    async def __call__(self, request: Request) -> None:
+        gate = self.gate
+        expected = gate.settings.admin_token
+        if expected is None:
+            raise e.Unauthorized("The admin API is off: set COGNITO_GATE_ADMIN_TOKEN to enable it.")
+        ip = client_context(request, gate.settings).ip
+        key = gate.identity.admin_address_key(ip)
+        policy = self.policy
+        reservation = uuid.uuid4().hex
+        now = gate.clock()
+        verdict = await update(
+            gate.store, key, lambda s: policy.admit(s, now, reservation), policy.expires_at
+        )
+        if not verdict.allowed:
+            # INFO: the throttle's start was the warning; a flood of refusals is not news.
+            logger.info("admin request refused: address throttled (ip=%s)", ip)
+            gate.guard.event("admin", None, ip, "throttled")
+            if verdict.reason == "busy":  # the requests in flight fill the budget
+                raise e.TooManyRequests(
+                    "Too many admin requests at once from this address; try again.", retry_after=1
+                )
+            raise e.TooManyRequests(
+                "Too many failed admin requests from this address; try again later.",
+                retry_after=verdict.retry_after,
+            )
+        ok = token_matches(bearer(request), expected.get_secret_value())
+        outcome = Outcome.NEUTRAL if ok else Outcome.FAILURE
+        now = gate.clock()
+
+        def settle(state: AccountState) -> tuple[bool, AccountState]:
+            done = policy.record(state, now, reservation, outcome)
+            return done.locked, done.state
+
+        locked = await update(gate.store, key, settle, policy.expires_at)
+        if ok:
+            return
+        logger.warning(
+            "admin request refused: missing or wrong admin token (ip=%s, %s %s)",
+            ip,
+            request.method,
+            request.url.path,
+        )
+        gate.guard.event("admin", None, ip, "unauthorized")
+        if locked:
+            logger.warning(
+                "admin requests from ip=%s refused for %d s: %d failed admin requests",
+                ip,
+                policy.lockout_seconds,
+                policy.max_attempts,
+            )
         raise e.Unauthorized()

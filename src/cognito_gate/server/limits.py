@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: a body size limit, and CORS for the browser-facing paths only."""
+"""Pure ASGI middleware: a body size limit, CORS for the browser-facing paths only, and
+``X-Content-Type-Options: nosniff`` on every answer."""
 
 from __future__ import annotations
 
@@ -98,3 +99,26 @@ class ScopedCORS:
             await self.cors(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+
+class NoSniff:
+    """``X-Content-Type-Options: nosniff`` on every answer (JSON, errors, the page), so that no
+    browser reads an answer as another type than the one it declares."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_nosniff(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                if not any(name.lower() == b"x-content-type-options" for name, _ in headers):
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_nosniff)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -13,7 +14,8 @@ from cognito_gate.admin import Admin
 from cognito_gate.answers import TokenAnswer
 from cognito_gate.cognito.idp import Challenge, CognitoError
 from cognito_gate.gate import Gate
-from cognito_gate.server.deps import bearer, client_context, require_admin
+from cognito_gate.server.deps import AdminCheck, bearer, client_context
+from cognito_gate.server.flow_routes import flow_router
 from cognito_gate.server.problems import GateRoute
 from cognito_gate.server.schemas import ChallengeBody, LoginBody, LogoutBody, RefreshBody
 from cognito_gate.verify import Claims, CognitoJwtVerifier, jwks_uri_for
@@ -29,6 +31,8 @@ def _answer(result: TokenAnswer | Challenge) -> JSONResponse:
             "session": result.session,
             "challengeParameters": result.parameters,
         }
+        if result.forget_device:
+            body["forgetDevice"] = True
     else:
         body = result.to_json()
     return JSONResponse(body, headers=NO_STORE)
@@ -58,21 +62,30 @@ def auth_router(gate: Gate) -> APIRouter:
     async def login(body: LoginBody, request: Request) -> JSONResponse:
         await gate.start()
         client = client_context(request, gate.settings)
-        return _answer(await gate.login(body.username, body.password, client))
+        return _answer(
+            await gate.login(
+                body.username, body.password, client, body.device_key, body.remember_device
+            )
+        )
 
     @router.post("/challenge")
     async def challenge(body: ChallengeBody, request: Request) -> JSONResponse:
         await gate.start()
         client = client_context(request, gate.settings)
         result = await gate.respond(
-            body.username, body.challenge_name, body.session, body.responses, client
+            body.username,
+            body.challenge_name,
+            body.session,
+            body.responses,
+            client,
+            body.remember_device,
         )
         return _answer(result)
 
     @router.post("/refresh")
     async def refresh(body: RefreshBody) -> JSONResponse:
         await gate.start()
-        return _answer(await gate.refresh(body.refresh_token, body.username))
+        return _answer(await gate.refresh(body.refresh_token, body.username, body.device_key))
 
     @router.post("/logout", status_code=204)
     async def logout(body: LogoutBody, request: Request) -> Response:
@@ -90,44 +103,74 @@ def auth_router(gate: Gate) -> APIRouter:
             "cognitoEndpoint": gate.idp.endpoint,
             "clientHasSecret": gate.idp.has_secret,
             "deviceRemembering": gate.device_remembering,
+            "deviceRememberingMode": gate.device_mode,
             "warnings": [f.message for f in gate.findings if f.severity != "info"],
         }
 
     return router
 
 
+def _account_name(request: Request, routed: str, suffix: tuple[str, ...] = ()) -> str:
+    """The ``{username}`` segment of ``/admin/accounts/{username}[/suffix]``, decoded alone.
+
+    A username may hold ``/`` (Cognito allows it), sent as ``%2F``; the server decodes the path
+    before routing, so the routes take the rest of the path and the name is read again from the
+    raw path: the segment before ``suffix``, percent-decoded by itself. A path whose raw segments
+    do not have that shape (``a/b`` sent unencoded, ``a%2Flock`` posted as if it were ``a/lock``)
+    names no account route: 404.
+    """
+    raw = request.scope.get("raw_path")
+    if not isinstance(raw, bytes):  # a server that gives no raw path: trust the routing
+        return routed
+    segments = raw.decode("latin-1").split("?", 1)[0].split("/")
+    size = len(suffix)
+    if (
+        len(segments) < size + 3
+        or tuple(segments[len(segments) - size :]) != suffix
+        or segments[-size - 2] != "accounts"
+        or not segments[-size - 1]
+    ):
+        raise e.NotFound()
+    return unquote(segments[-size - 1])
+
+
 def admin_router(gate: Gate) -> APIRouter:
-    """``/admin/*``: account status, lock, unlock, and the event log (admin bearer token)."""
-    router = APIRouter(prefix="/admin", route_class=GateRoute, tags=["admin"])
+    """``/admin/*``: account status, lock, unlock, and the event log (admin bearer token).
+
+    The token is checked by the router itself (:class:`~cognito_gate.server.deps.AdminCheck`),
+    before any parameter: without it every admin request is 401, and an address that keeps
+    failing it is throttled. ``{username}`` is percent-encoded (``a%2Fb`` for ``a/b``).
+    """
+    router = APIRouter(
+        prefix="/admin",
+        route_class=GateRoute,
+        tags=["admin"],
+        dependencies=[Depends(AdminCheck(gate))],
+    )
     admin = Admin(gate)
 
-    @router.get("/accounts/{username}")
+    @router.get("/accounts/{username:path}")
     async def status(username: str, request: Request) -> dict[str, Any]:
-        require_admin(request, gate.settings)
-        found = await admin.status(username)
+        found = await admin.status(_account_name(request, username))
         if found is None:
             raise e.NotFound("The store holds nothing for that username.")
         return found.to_json()
 
-    @router.post("/accounts/{username}/unlock", status_code=204)
+    @router.post("/accounts/{username:path}/unlock", status_code=204)
     async def unlock(username: str, request: Request) -> Response:
-        require_admin(request, gate.settings)
-        await admin.unlock(username)
+        await admin.unlock(_account_name(request, username, ("unlock",)))
         return Response(status_code=204)
 
-    @router.post("/accounts/{username}/lock", status_code=204)
+    @router.post("/accounts/{username:path}/lock", status_code=204)
     async def lock(username: str, request: Request) -> Response:
-        require_admin(request, gate.settings)
-        await admin.lock(username)
+        await admin.lock(_account_name(request, username, ("lock",)))
         return Response(status_code=204)
 
     @router.get("/events")
     async def events(
-        request: Request,
         username: str | None = None,
         limit: int = Query(50, ge=1, le=1000),
     ) -> dict[str, Any]:
-        require_admin(request, gate.settings)
         return {"events": await admin.events(username or None, limit)}
 
     return router
@@ -186,6 +229,7 @@ def gate_router(gate: Gate) -> APIRouter:
     """Every route of the gateway in one router: mount it in your own FastAPI app."""
     router = APIRouter()
     router.include_router(auth_router(gate))
+    router.include_router(flow_router(gate))
     router.include_router(admin_router(gate))
     router.include_router(ops_router(gate))
     return router
