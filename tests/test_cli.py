@@ -175,7 +175,15 @@ def test_serve_prints_the_doctors_warnings(
     fake_uvicorn: dict[str, Any],
 ) -> None:
     pool = provision_pool(emulator.endpoint, remember_devices=True)
-    bypass = emulator_client(pool.endpoint).create_user_pool_client(
+    idp = emulator_client(pool.endpoint)
+    idp.update_user_pool_client(  # moto's update resets what it is not sent: send it all
+        UserPoolId=pool.user_pool_id,
+        ClientId=pool.client_id,
+        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        PreventUserExistenceErrors="LEGACY",
+        EnableTokenRevocation=True,
+    )
+    bypass = idp.create_user_pool_client(
         UserPoolId=pool.user_pool_id,
         ClientName="spa",
         ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
@@ -186,8 +194,12 @@ def test_serve_prints_the_doctors_warnings(
     assert f"user pool id : {pool.user_pool_id}" in result.stdout
     warnings = [line for line in result.stderr.splitlines() if line.startswith("doctor: WARN")]
     assert len(warnings) == 1
-    assert "remembers devices" in warnings[0]
+    assert "PreventUserExistenceErrors is off" in warnings[0]
     assert "Fix:" in warnings[0]
+    # Remembered devices work through the gateway: said as what the client must do, not a warning.
+    [devices] = [line for line in result.stdout.splitlines() if "remembers devices" in line]
+    assert devices.startswith("doctor: INFO")
+    assert "Hint:" in devices
     # every client of the pool is checked, not only the gateway's own: the same as doctor
     errors = [line for line in result.stderr.splitlines() if line.startswith("doctor: ERROR")]
     assert len(errors) == 1
@@ -509,3 +521,56 @@ def test_a_non_json_error_answer_is_one_line(
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.exit_code == 1
     assert one_line(result.output).startswith("cognito-gate: 502")
+
+
+def test_store_init_creates_the_schema_and_says_so(
+    cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tests.services import postgres
+
+    with postgres.store_url() as url:
+        monkeypatch.setenv(P + "STORE", url)
+        result = cli("store", "init")
+        assert result.exit_code == 0, result.output
+        assert result.stdout.strip() == f"store ready: {url}"
+        import psycopg
+
+        schema = url.rsplit("schema=", 1)[1]
+        conninfo = url.split("?", 1)[0]
+        with psycopg.connect(conninfo) as conn:
+            tables = conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                (schema,),
+            ).fetchall()
+        assert ("cognito_gate_state",) in tables
+        assert cli("store", "init").exit_code == 0  # again: nothing to do, no error
+
+
+def test_store_init_on_an_unreachable_store_is_one_line(
+    cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(P + "STORE", "redis://127.0.0.1:9/0")
+    result = cli("store", "init")
+    assert result.exit_code == 1
+    assert one_line(result.output).startswith("cognito-gate: ")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "needle"),
+    [
+        ("STORE", "sqlite:///", "COGNITO_GATE_STORE: sqlite:/// needs a path"),
+        ("DEMO_PASSWORD", "short", "COGNITO_GATE_DEMO_PASSWORD: the embedded pool's password"),
+    ],
+)
+def test_serve_with_a_setting_that_cannot_work_says_so_in_one_line(
+    cli: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    needle: str,
+) -> None:
+    monkeypatch.setenv(P + variable, value)
+    result = cli("serve")
+    assert result.exit_code == 2
+    assert one_line(result.output).startswith(f"cognito-gate: {needle}")
+    assert "Traceback" not in result.output

@@ -175,21 +175,30 @@ def test_a_hosted_ui_client_is_a_warning(pool: LocalPool) -> None:
 # -- what breaks browser refresh, and weaker settings ---------------------------------------------
 
 
-def test_device_remembering_is_a_warning(emulator: Emulator) -> None:
-    pool = provision_pool(emulator.endpoint, remember_devices=True)
-    findings = serious(doctor(pool))
-    assert [(f.severity, f.code) for f in findings] == [("warning", "device_remembering")]
-    assert "DeviceConfiguration" in findings[0].fix
+@pytest.mark.parametrize("mode", ["always", "opt-in"])
+def test_device_remembering_works_and_doctor_says_what_the_client_must_do(
+    emulator: Emulator, mode: str
+) -> None:
+    pool = provision_pool(emulator.endpoint, remember_devices=mode)  # type: ignore[arg-type]
+    findings = doctor(pool)
+    assert serious(findings) == []
+    [found] = [f for f in findings if f.code == "device_remembering"]
+    assert found.severity == "info"
+    for duty in ("deviceKey", "deviceGroupKey", "randomPasswordKey", "DEVICE_SRP_AUTH"):
+        assert duty in found.fix
+    assert ("rememberDevice: true" in found.fix) is (mode == "opt-in")
 
 
-def test_the_gateway_warns_about_device_remembering_at_start(
+def test_the_gateway_knows_the_pool_remembers_devices_at_start(
     emulator: Emulator, clock: FakeClock
 ) -> None:
-    pool = provision_pool(emulator.endpoint, remember_devices=True)
+    pool = provision_pool(emulator.endpoint, remember_devices="opt-in")
     gate = make_gate(pool, clock)
     asyncio.run(gate.start())
     assert gate.device_remembering is True
-    assert "device_remembering" in codes(gate.findings, "warning")
+    assert gate.device_mode == "opt-in"
+    assert "device_remembering" in codes(gate.findings, "info")
+    assert "device_remembering" not in codes(gate.findings, "warning")
 
 
 def test_user_existence_errors_on_the_gateways_client_is_a_warning(pool: LocalPool) -> None:
@@ -243,6 +252,16 @@ def test_the_gateways_client_missing_a_needed_flow_is_an_error(
     ours = safe_client(pool, ExplicitAuthFlows=flows)
     errors = [f for f in doctor(pool, ours) if f.severity == "error"]
     assert [(f.code, f.client_id) for f in errors] == [(missing, ours)]
+    if missing == "admin_flow_missing":
+        # What the gateway then sees at every login, named so the log line leads here.
+        assert "InvalidParameterException" in errors[0].message
+
+
+def test_a_gateway_client_listing_no_flows_misses_the_admin_flow(pool: LocalPool) -> None:
+    # No ExplicitAuthFlows: Cognito's defaults, without ALLOW_ADMIN_USER_PASSWORD_AUTH.
+    ours = add_client(pool, "gateway", PreventUserExistenceErrors="ENABLED")
+    found = [f for f in doctor(pool, ours) if f.code == "admin_flow_missing"]
+    assert [(f.severity, f.client_id) for f in found] == [("error", ours)]
 
 
 # -- unreadable -----------------------------------------------------------------------------------

@@ -72,6 +72,22 @@ class Settings(BaseSettings):
     ipv6_prefix: int = Field(64, ge=1, le=128)
     lock_signs_out: bool = True
     lockout_response: Literal["explicit", "opaque"] = "explicit"
+    min_failure_seconds: float = Field(0, ge=0, le=10)  # failed logins take at least this long
+    # Account flows (sign-up, confirmation, reset): wrong codes lock the code routes like wrong
+    # passwords lock login; sending codes and signing up are throttled per account and address.
+    code_max_attempts: int = Field(5, ge=1, le=1000)
+    code_send_max: int = Field(5, ge=1)
+    code_send_max_per_ip: int = Field(20, ge=1)
+    code_send_window_seconds: float = Field(3600, gt=0)
+    signup_max: int = Field(10, ge=1)
+    signup_max_per_ip: int = Field(10, ge=1)
+    signup_window_seconds: float = Field(3600, gt=0)
+    # The same lock inside Cognito (cognito_gate.aws triggers): the gateway marks its own checks
+    # with this secret; a trigger's reservation no success settles counts as a failure after
+    # settle_seconds; the embedded emulator can run the triggers in-process.
+    trigger_secret: SecretStr | None = None  # at least 16 characters: see _trigger_secret
+    trigger_settle_seconds: float = Field(180, gt=0, le=86400)
+    embedded_triggers: bool = False
 
     admin_token: SecretStr | None = None  # at least 12 characters: see _admin_token
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -109,6 +125,27 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 12:
             raise ValueError("must be at least 12 characters, or unset to turn the admin API off")
         return value
+
+    @field_validator("trigger_secret")
+    @classmethod
+    def _trigger_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (the gateway and triggers share it)")
+        return value
+
+    @model_validator(mode="after")
+    def _embedded_triggers(self) -> Settings:
+        if self.embedded_triggers and self.trigger_secret is None:
+            raise ValueError(
+                "embedded_triggers: needs COGNITO_GATE_TRIGGER_SECRET, shared by the gateway and"
+                " the triggers (so that the gateway's own checks are not counted twice)"
+            )
+        if self.embedded_triggers and self.store.startswith("memory://"):
+            raise ValueError(
+                "embedded_triggers: the triggers need a store they can share with the gateway:"
+                " sqlite:///PATH, redis://, postgresql:// or dynamodb://, not memory://"
+            )
+        return self
 
     @field_validator("store")
     @classmethod
@@ -233,7 +270,12 @@ def _describe(error: dict[str, Any]) -> str:
         )
     setting = ENV_PREFIX + loc[0].upper() if loc else "settings"
     value = error.get("input")
-    secret = bool(loc) and loc[0] in {"client_secret", "admin_token", "demo_password"}
+    secret = bool(loc) and loc[0] in {
+        "client_secret",
+        "admin_token",
+        "demo_password",
+        "trigger_secret",
+    }
     if isinstance(value, str) and loc and loc[0] == "store":
         value = redact_url(value)
     shown = "" if secret or isinstance(value, dict) or value is None else f" (got {value!r})"

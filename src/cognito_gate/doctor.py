@@ -49,6 +49,14 @@ def device_remembering(pool: dict[str, Any]) -> bool:
     return bool(config)
 
 
+def device_mode(pool: dict[str, Any]) -> str:
+    """``off``, ``always`` or ``opt-in`` (``DeviceOnlyRememberedOnUserPrompt``)."""
+    config = pool.get("DeviceConfiguration") or {}
+    if not config:
+        return "off"
+    return "opt-in" if config.get("DeviceOnlyRememberedOnUserPrompt") else "always"
+
+
 def _validity(client: dict[str, Any], kind: str, default: float) -> float:
     value = client.get(f"{kind}TokenValidity")
     if value is None:
@@ -80,14 +88,22 @@ def check_pool(pool: dict[str, Any], gateway_client_id: str) -> list[Finding]:
         )
     ]
     if device_remembering(pool):
+        opt_in = device_mode(pool) == "opt-in"
         findings.append(
             Finding(
-                "warning",
+                "info",
                 "device_remembering",
-                "The pool remembers devices: the device that logs in is the gateway, not the"
-                " browser, so Amplify's later refresh fails (it lacks the device key).",
-                "set 'Remember user devices' to 'Don't remember' (remove DeviceConfiguration"
-                " from the pool).",
+                "The pool remembers devices"
+                + (" the user chooses to remember" if opt_in else "")
+                + ": the gateway confirms each new device for the client and hands it"
+                " newDevice once; a refresh then works only with that device's key.",
+                "the client must store newDevice under Amplify's keys (deviceKey, deviceGroupKey,"
+                " randomPasswordKey), send deviceKey with its next login and answer"
+                " DEVICE_SRP_AUTH and DEVICE_PASSWORD_VERIFIER through /auth/challenge (the"
+                " Python client and the web helpers do)"
+                + ("; send rememberDevice: true to remember the device" if opt_in else "")
+                + ". Without remembered devices, set 'Remember user devices' to"
+                " 'Don't remember'.",
             )
         )
     if (pool.get("UsernameConfiguration") or {}).get("CaseSensitive", True):
@@ -141,7 +157,9 @@ def check_client(client: dict[str, Any], gateway_client_id: str) -> list[Finding
             Finding(
                 "error",
                 "admin_flow_missing",
-                "The gateway's client does not allow ALLOW_ADMIN_USER_PASSWORD_AUTH: logins fail.",
+                "The gateway's client does not allow ALLOW_ADMIN_USER_PASSWORD_AUTH: every login"
+                " fails (Cognito refuses it with InvalidParameterException; the gateway answers"
+                " 503 unavailable and logs an error).",
                 "add ALLOW_ADMIN_USER_PASSWORD_AUTH to the client's auth flows.",
                 cid,
             )

@@ -17,8 +17,15 @@ from cognito_gate.answers import TokenAnswer, token_digest
 from cognito_gate.audit import Audit
 from cognito_gate.cognito.idp import Challenge, ClientContext, CognitoError, CognitoIdp, Tokens
 from cognito_gate.config import Settings
-from cognito_gate.doctor import Finding, device_remembering, inspect_pool, refresh_validity
-from cognito_gate.guard import Guard
+from cognito_gate.devices import DEVICE_CHALLENGES, Devices
+from cognito_gate.doctor import (
+    Finding,
+    device_mode,
+    device_remembering,
+    inspect_pool,
+    refresh_validity,
+)
+from cognito_gate.guard import Guard, failure_floor
 from cognito_gate.identity import SEP, Account, Identity, SignInNames
 from cognito_gate.metrics import Metrics
 from cognito_gate.policy import Outcome
@@ -27,8 +34,11 @@ from cognito_gate.stores import Store, open_store
 logger = logging.getLogger("cognito_gate.gate")
 
 #: Challenges the gateway answers through AdminRespondToAuthChallenge.
-CHALLENGES = frozenset(
-    {"NEW_PASSWORD_REQUIRED", "SOFTWARE_TOKEN_MFA", "SMS_MFA", "EMAIL_OTP", "SELECT_MFA_TYPE"}
+CHALLENGES = (
+    frozenset(
+        {"NEW_PASSWORD_REQUIRED", "SOFTWARE_TOKEN_MFA", "SMS_MFA", "EMAIL_OTP", "SELECT_MFA_TYPE"}
+    )
+    | DEVICE_CHALLENGES
 )
 #: Cognito's answers at start-up that no retry will mend: a setting or a permission is wrong.
 CONFIG_CODES = frozenset(
@@ -78,8 +88,10 @@ class Gate:
         self.identity = Identity(idp, names)
         self.audit = Audit(store, self.metrics)
         self.guard = Guard(settings, store, self.identity, clock, self.metrics, self.audit)
+        self.devices = Devices(lambda: self.idp, self.metrics)
         self.findings: list[Finding] = []
         self.device_remembering = False
+        self.device_mode = "off"  # off | always | opt-in
         self._started = names is not None
         self._starting = asyncio.Lock()
 
@@ -130,6 +142,7 @@ class Gate:
             self.identity.names = SignInNames.of(pool)
             self.refresh_validity = refresh_validity(client)
             self.device_remembering = device_remembering(pool)
+            self.device_mode = device_mode(pool)
             self.findings = findings
             await self.store.ping()
             self._started = True
@@ -151,22 +164,24 @@ class Gate:
     # -- password checks --------------------------------------------------------------------------
 
     async def login(
-        self, username: str, password: str, client: ClientContext
+        self,
+        username: str,
+        password: str,
+        client: ClientContext,
+        device_key: str | None = None,
+        remember_device: bool | None = None,
     ) -> TokenAnswer | Challenge:
-        """One login attempt under the policy."""
+        """One login attempt under the policy (``device_key``: the client's remembered device;
+        ``remember_device``: remember a new device on an opt-in pool; see ``devices``)."""
         if not password or len(password) > 256:
             raise e.InvalidRequest("password must be 1 to 256 characters")
-        account = await self._account("login", username, client)
-        result = await self.guard.attempt(
-            "login",
-            account,
-            client,
-            lambda: self.idp.password_auth(
-                account.name, password, client, account.username or account.name
-            ),
-            _judge,
+        async with failure_floor(self.settings.min_failure_seconds):
+            account = await self._account("login", username, client)
+            check = self.devices.password_check(account, password, client, device_key)
+            result = await self.guard.attempt("login", account, client, check, _judge)
+        return await self._answer(
+            account, result, None, client=client, remember=remember_device, forgot=check.forgot
         )
-        return await self._answer(account, result, None)
 
     async def respond(
         self,
@@ -175,23 +190,26 @@ class Gate:
         session: str,
         responses: Mapping[str, str],
         client: ClientContext,
+        remember_device: bool | None = None,
     ) -> TokenAnswer | Challenge:
-        """Answer a challenge (a wrong code counts as a failed attempt)."""
+        """Answer a challenge (a wrong code, or a wrong device claim, counts as a failed
+        attempt)."""
         if challenge not in CHALLENGES:
             raise e.InvalidRequest(f"challengeName must be one of {', '.join(sorted(CHALLENGES))}")
         context = replace(client, server_path="/auth/challenge")
         account = await self._account("challenge", username, context)
         answers = {k: v for k, v in responses.items() if k not in ("USERNAME", "SECRET_HASH")}
-        result = await self.guard.attempt(
-            "challenge",
-            account,
-            context,
-            lambda: self.idp.respond(
-                account.username or account.name, challenge, session, answers, context
-            ),
-            _judge,
-        )
-        return await self._answer(account, result, None)
+        async with failure_floor(self.settings.min_failure_seconds):
+            result = await self.guard.attempt(
+                "challenge",
+                account,
+                context,
+                lambda: self.devices.respond(
+                    account.username or account.name, challenge, session, answers, context
+                ),
+                _judge,
+            )
+        return await self._answer(account, result, None, client=context, remember=remember_device)
 
     async def _account(self, kind: str, username: str, client: ClientContext) -> Account:
         """The account a name reaches, once the address may try (a throttled address makes no
@@ -201,10 +219,19 @@ class Gate:
         return await self.identity.account(username)
 
     async def _answer(
-        self, account: Account, result: Tokens | Challenge, sent_refresh: str | None
+        self,
+        account: Account,
+        result: Tokens | Challenge,
+        sent_refresh: str | None,
+        *,
+        client: ClientContext | None = None,
+        remember: bool | None = None,
+        forgot: bool = False,
     ) -> TokenAnswer | Challenge:
+        """The answer to a login, challenge or refresh. A login's (``client`` given) new device is
+        confirmed for the client here, and handed over once (``devices``)."""
         if isinstance(result, Challenge):
-            return result
+            return replace(result, forget_device=True) if forgot else result
         internal = str(result.id_claims.get("cognito:username") or account.name)
         refresh = result.refresh_token or sent_refresh or ""
         if result.refresh_token:
@@ -216,6 +243,9 @@ class Gate:
                 )
             except e.StoreUnavailable:
                 logger.warning("could not remember a refresh token's owner: store unavailable")
+        new_device = None
+        if client is not None and result.new_device is not None:
+            new_device = await self.devices.confirm(result, remember, client)
         return TokenAnswer(
             tokens=result,
             refresh_token=refresh,
@@ -223,6 +253,8 @@ class Gate:
             user_pool_id=self.idp.user_pool_id,
             client_id=self.idp.client_id,
             region=self.idp.region,
+            new_device=new_device,
+            forget_device=forgot,
         )
 
     # -- refresh and logout -----------------------------------------------------------------------

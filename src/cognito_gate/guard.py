@@ -16,13 +16,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
+import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NoReturn, TypeVar
 
 from cognito_gate import errors as e
 from cognito_gate.answers import iso_utc
 from cognito_gate.audit import Audit
+from cognito_gate.cognito import marker
 from cognito_gate.cognito.idp import ClientContext, CognitoError
 from cognito_gate.config import Settings
 from cognito_gate.identity import Account, Identity
@@ -34,6 +37,35 @@ from cognito_gate.stores import Store, update
 logger = logging.getLogger("cognito_gate.gate")
 
 R = TypeVar("R")
+#: The answers a failed attempt gets, which :func:`failure_floor` pads.
+FAILED = (e.InvalidCredentials, e.AccountLocked, e.TooManyRequests, e.CodeMismatch)
+
+
+#: The last stretch of a floor is waited by yielding to the loop, not by a timer: the selector
+#: rounds a timer up to a whole millisecond, which ends a short wait later on average than a long
+#: one, and that difference alone told a locked account from a wrong password (measured).
+_FLOOR_FINE = 0.0015
+_FLOOR_NOISE = 0.001
+_NOISE = random.SystemRandom()
+
+
+@contextlib.asynccontextmanager
+async def failure_floor(seconds: float) -> AsyncIterator[None]:
+    """A failed attempt inside takes at least ``seconds`` (``MIN_FAILURE_SECONDS``), so that its
+    duration tells nothing: not whether the user exists, nor (``opaque`` mode) whether the
+    account is locked, which is refused without a Cognito round trip. Successes are not padded."""
+    started = time.monotonic()
+    try:
+        yield
+    except FAILED:
+        # A little noise hides what no floor can: microseconds of work after the wait.
+        deadline = started + seconds + _NOISE.uniform(0, _FLOOR_NOISE)
+        coarse = deadline - _FLOOR_FINE - time.monotonic()
+        if coarse > 0:
+            await asyncio.sleep(coarse)
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0)  # other requests run meanwhile
+        raise
 
 
 class Guard:
@@ -126,7 +158,7 @@ class Guard:
             await self._release(addr_key, reservation)
             self._refuse(kind, account, client, verdict)
         try:
-            result = await call()
+            result = await marker.marked(self._mark(account, reservation, now), call)
         except CognitoError as err:
             await self._settle(kind, account, client, key, addr_key, reservation, err.outcome)
             self.metrics.inc("cognito_gate_cognito_errors_total", code=err.error.code)
@@ -146,6 +178,16 @@ class Guard:
             kind, account, client.ip, "success" if outcome is Outcome.SUCCESS else "challenge"
         )
         return result
+
+    def _mark(self, account: Account, reservation: str, now: float) -> str | None:
+        """With a trigger secret: the token telling the pool's Cognito triggers that this check
+        is reserved and recorded here, so they count nothing (``cognito.marker``)."""
+        secret = self.settings.trigger_secret
+        if secret is None:
+            return None
+        return marker.sign(
+            secret.get_secret_value(), self.identity.pool_id, account.key, reservation, now
+        )
 
     # -- store steps --------------------------------------------------------------------------------
 

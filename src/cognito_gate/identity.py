@@ -26,6 +26,7 @@ Store keys carry the user pool id, so two pools never share a counter::
     {pool}\\x1fcode\\x1f{account}            its wrong confirmation/reset codes (same shapes)
     {pool}\\x1fuser\\x1f{account}\\x1f{ip}     the counters in ``user+ip`` scope
     {pool}\\x1faddr\\x1f{ip}                  the per-address throttle
+    {pool}\\x1fadmin-addr\\x1f{ip}            failed admin requests from an address
 """
 
 from __future__ import annotations
@@ -184,3 +185,7 @@ class Identity:
     def address_key(self, ip: str) -> str:
         """The per-address throttle's record."""
         return f"{self.pool_id}{SEP}addr{SEP}{ip}"
+
+    def admin_address_key(self, ip: str) -> str:
+        """The throttle on an address's failed admin requests (a missing or wrong token)."""
+        return f"{self.pool_id}{SEP}admin-addr{SEP}{ip}"

@@ -609,6 +609,8 @@ PASSWORD_CASES = [
 def test_translate_password_and_challenge_errors(
     code: str, message: str, cls: type[e.GateError], outcome: Outcome, operation: Any
 ) -> None:
+    if (code, operation) == ("InvalidParameterException", "password"):
+        cls = e.CognitoUnavailable  # the gateway's own login refused: a misconfigured client
     error, got = translate(client_error(code, message), operation)
     assert type(error) is cls
     assert got is outcome

@@ -176,7 +176,7 @@ async def test_config_tells_the_client_where_cognito_is(
     assert body["warnings"] == []
 
 
-async def test_config_warns_about_device_remembering(
+async def test_config_no_longer_warns_about_device_remembering(
     api_factory: ApiFactory, emulator: object
 ) -> None:
     from cognito_gate.cognito.local import provision_pool
@@ -184,7 +184,9 @@ async def test_config_warns_about_device_remembering(
     remembering = provision_pool(emulator.endpoint, remember_devices=True)  # type: ignore[attr-defined]
     body = (await api_factory(target=remembering).client().get("/auth/config")).json()
     assert body["deviceRemembering"] is True
-    assert any("remembers devices" in w for w in body["warnings"])
+    assert body["deviceRememberingMode"] == "always"
+    # Remembered devices now work through the gateway (tests/server/test_devices.py).
+    assert not any("remembers devices" in w for w in body["warnings"])
 
 
 async def test_health_readiness_and_metrics(api_factory: ApiFactory) -> None:

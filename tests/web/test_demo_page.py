@@ -224,20 +224,29 @@ def test_log_out_revokes_the_refresh_token_and_clears_amplify(
     assert again.status_code == 401
 
 
-def test_a_pool_that_remembers_devices_gets_a_warning_on_the_page(
-    emulator: Any, gateway_factory: Callable[..., Any], demo_page: Callable[[str], DemoPage]
+@pytest.mark.parametrize("mode", ["always", "opt-in"])
+def test_a_pool_that_remembers_devices_is_explained_not_warned_about(
+    emulator: Any,
+    gateway_factory: Callable[..., Any],
+    demo_page: Callable[[str], DemoPage],
+    mode: str,
 ) -> None:
-    remembering = provision_pool(emulator.endpoint, remember_devices=True)
+    # Remembered devices work through the gateway now (tests/web/test_remembered_devices.py).
+    remembering = provision_pool(emulator.endpoint, remember_devices=mode)  # type: ignore[arg-type]
     gateway = gateway_factory(remembering)
     config = httpx.get(f"{gateway.url}/auth/config").json()
     assert config["deviceRemembering"] is True
+    assert config["deviceRememberingMode"] == mode
 
     demo = demo_page(gateway.url)
     demo.open("v5")
-    warning = demo.page.locator("#device-warning")
-    expect(warning).to_be_visible()
-    expect(warning).to_contain_text("remembers devices")
-    expect(warning).to_contain_text("not this browser")
-    expect(warning).to_contain_text("Don't remember")
-    expect(warning).to_contain_text("DeviceConfiguration")
-    demo.screenshot("web-device-warning.png")
+    expect(demo.page.locator("#warnings")).to_be_hidden()
+    note = demo.page.locator("#device-note")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("refresh works")
+    checkbox = demo.page.locator("#remember-device")
+    if mode == "opt-in":
+        expect(checkbox).to_be_visible()
+    else:
+        expect(checkbox).to_be_hidden()
+    demo.screenshot(f"web-device-note-{mode}.png")

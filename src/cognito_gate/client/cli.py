@@ -1,4 +1,6 @@
-"""The client's commands: ``login``, ``session``, ``token``, ``logout``.
+"""The client's commands: ``login``, ``session``, ``token``, ``logout`` (and, from
+``account_cli``, ``signup``, ``confirm``, ``resend-code``, ``forgot-password``,
+``reset-password``, ``change-password``).
 
 ``register(app)`` adds them to the ``cognito-gate`` typer app. The session lives in a
 :class:`FileStorage` (``--storage-file``, default ``$XDG_CONFIG_HOME/cognito-gate/session.json``);
@@ -10,14 +12,14 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from cognito_gate.client.account_cli import one_line_errors as _one_line_errors
+from cognito_gate.client.account_cli import register_account
 from cognito_gate.client.errors import ChallengeRequired, ClientError, NotSignedIn, describe_wait
 from cognito_gate.client.login import login, respond_to_challenge
 from cognito_gate.client.pool import RefreshVia
@@ -43,15 +45,6 @@ _CHALLENGES = {
     "EMAIL_OTP": ("Code sent by email", "EMAIL_OTP_CODE", False),
     "NEW_PASSWORD_REQUIRED": ("New password", "NEW_PASSWORD", True),
 }
-
-
-@contextmanager
-def _one_line_errors() -> Iterator[None]:
-    try:
-        yield
-    except ClientError as exc:
-        typer.echo(f"cognito-gate: {exc.message}", err=True)
-        raise typer.Exit(1) from None
 
 
 def _storage(path: Path | None) -> FileStorage:
@@ -115,15 +108,25 @@ def login_command(
             help="Refresh at the gateway's /auth/refresh instead of at Cognito.",
         ),
     ] = False,
+    remember_device: Annotated[
+        bool,
+        typer.Option(
+            "--remember-device",
+            help="On a pool that remembers devices on the user's choice, remember this one.",
+        ),
+    ] = False,
     storage_file: StorageFile = None,
 ) -> None:
     """Log in through the gateway and store the session (asks for the password)."""
     storage = _storage(storage_file)
     via: RefreshVia = "gateway" if refresh_through_gateway else "cognito"
+    remember = True if remember_device else None
     with _one_line_errors():
         password = _read_password(password_stdin)
         try:
-            user = login(url, username, password, storage, refresh_via=via)
+            user = login(
+                url, username, password, storage, refresh_via=via, remember_device=remember
+            )
         except ChallengeRequired as first:
             challenge = first
             for _ in range(5):  # a new password may be followed by an MFA code
@@ -137,6 +140,7 @@ def login_command(
                         responses,
                         storage,
                         refresh_via=via,
+                        remember_device=remember,
                     )
                     break
                 except ChallengeRequired as again:
@@ -224,8 +228,11 @@ def logout_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``login``, ``session``, ``token`` and ``logout`` to the ``cognito-gate`` app."""
+    """Add ``login``, ``session``, ``token`` and ``logout`` to the ``cognito-gate`` app, and the
+    account commands (``signup``, ``confirm``, ``resend-code``, ``forgot-password``,
+    ``reset-password``, ``change-password``)."""
     app.command("login")(login_command)
     app.command("session")(session_command)
     app.command("token")(token_command)
     app.command("logout")(logout_command)
+    register_account(app)

@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import boto3
+from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from cognito_gate import errors as e
 from cognito_gate.cognito.errors import Operation, error_code, translate
 from cognito_gate.cognito.jwt import secret_hash, unverified_claims
+from cognito_gate.cognito.marker import client_metadata
 from cognito_gate.errors import GateError
 from cognito_gate.policy import Outcome
 
@@ -45,6 +48,36 @@ PRIVATE_HEADERS = frozenset(
 )
 
 
+#: The device calls :meth:`CognitoIdp.device_call` makes (each authorized by the user's access
+#: token, or by the gateway's IAM credentials for the Admin ones).
+DEVICE_OPERATIONS = frozenset(
+    {
+        "ConfirmDevice",
+        "UpdateDeviceStatus",
+        "ForgetDevice",
+        "ListDevices",
+        "GetDevice",
+        "AdminUpdateDeviceStatus",
+        "AdminForgetDevice",
+        "AdminListDevices",
+        "AdminGetDevice",
+    }
+)
+#: What a failed device call means, by Cognito's error code (anything else: Cognito unavailable).
+_DEVICE_ERRORS: dict[str, type[GateError]] = {
+    "NotAuthorizedException": e.InvalidToken,
+    "ResourceNotFoundException": e.NotFound,
+    "UserNotFoundException": e.NotFound,
+    "InvalidParameterException": e.InvalidRequest,
+    "DeviceKeyExistsException": e.InvalidRequest,
+}
+
+
+class UnknownDevice(Exception):
+    """Cognito does not know the ``DEVICE_KEY`` sent (``ResourceNotFoundException "Device does not
+    exist."``: never issued, forgotten, or another user's)."""
+
+
 class CognitoError(Exception):
     """A Cognito call failed: ``error`` is what to answer, ``outcome`` what it says of the password."""
 
@@ -57,13 +90,15 @@ class CognitoError(Exception):
 
 @dataclass(frozen=True)
 class Tokens:
-    """A successful authentication's tokens."""
+    """A successful authentication's tokens (``new_device``: ``NewDeviceMetadata``'s DeviceKey and
+    DeviceGroupKey, when Cognito issued a device with them)."""
 
     id_token: str
     access_token: str
     refresh_token: str | None
     expires_in: int
     token_type: str = "Bearer"
+    new_device: tuple[str, str] | None = None
 
     @property
     def id_claims(self) -> dict[str, Any]:
@@ -73,11 +108,13 @@ class Tokens:
 
 @dataclass(frozen=True)
 class Challenge:
-    """Cognito wants an answer before it issues tokens."""
+    """Cognito wants an answer before it issues tokens (``forget_device``: the device the client
+    sent is unknown to Cognito, and the login went on without it)."""
 
     name: str
     session: str
     parameters: dict[str, str] = field(default_factory=dict)
+    forget_device: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,21 +145,51 @@ class ClientContext:
         return data
 
 
+@dataclass(frozen=True)
+class SignUpResult:
+    """What SignUp answered: whether the user is confirmed already, its ``sub``, and where the
+    confirmation code went (None when Cognito sent none)."""
+
+    user_confirmed: bool
+    user_sub: str
+    delivery: dict[str, str] | None = None
+
+
+def _delivery(answer: Mapping[str, Any]) -> dict[str, str] | None:
+    details = answer.get("CodeDeliveryDetails")
+    if not isinstance(details, Mapping):
+        return None
+    return {str(k): str(v) for k, v in details.items() if v is not None}
+
+
 def _result(answer: Mapping[str, Any]) -> Tokens | Challenge:
     result = answer.get("AuthenticationResult")
     if result:
+        device = result.get("NewDeviceMetadata") or {}
         return Tokens(
             id_token=result["IdToken"],
             access_token=result["AccessToken"],
             refresh_token=result.get("RefreshToken"),
             expires_in=int(result.get("ExpiresIn", 3600)),
             token_type=result.get("TokenType", "Bearer"),
+            new_device=(
+                (str(device["DeviceKey"]), str(device["DeviceGroupKey"]))
+                if device.get("DeviceKey") and device.get("DeviceGroupKey")
+                else None
+            ),
         )
     return Challenge(
         name=str(answer.get("ChallengeName", "")),
         session=str(answer.get("Session", "")),
         parameters={str(k): str(v) for k, v in (answer.get("ChallengeParameters") or {}).items()},
     )
+
+
+def _device_unknown(exc: Exception) -> bool:
+    response = getattr(exc, "response", None) or {}
+    error = response.get("Error", {}) if isinstance(response, dict) else {}
+    code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+    return code == "ResourceNotFoundException" and "device" in message.lower()
 
 
 class CognitoIdp:
@@ -179,10 +246,12 @@ class CognitoIdp:
     async def _run(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._workers, fn)
 
-    async def _call(self, operation: Operation, fn: Callable[[], T]) -> T:
+    async def _call(self, operation: Operation, fn: Callable[[], T], *, device: bool = False) -> T:
         try:
             return await self._run(fn)
         except (ClientError, BotoCoreError) as exc:
+            if device and _device_unknown(exc):
+                raise UnknownDevice() from None
             error, outcome = translate(exc, operation)
             raise CognitoError(error, outcome, error_code(exc)) from None
 
@@ -205,10 +274,19 @@ class CognitoIdp:
         return await self._call("read", call)
 
     async def password_auth(
-        self, username: str, password: str, context: ClientContext, hash_name: str | None = None
+        self,
+        username: str,
+        password: str,
+        context: ClientContext,
+        hash_name: str | None = None,
+        device_key: str | None = None,
     ) -> Tokens | Challenge:
-        """AdminInitiateAuth with ADMIN_USER_PASSWORD_AUTH: one password check."""
+        """AdminInitiateAuth with ADMIN_USER_PASSWORD_AUTH: one password check (``device_key``:
+        the client's remembered device; :class:`UnknownDevice` when Cognito does not know it)."""
         params = {"USERNAME": username, "PASSWORD": password, **self._hash(hash_name or username)}
+        if device_key:
+            params["DEVICE_KEY"] = device_key
+        metadata = client_metadata()  # the gateway's mark, for the pool's triggers
         answer = await self._call(
             "password",
             lambda: self._client.admin_initiate_auth(
@@ -217,7 +295,9 @@ class CognitoIdp:
                 AuthFlow="ADMIN_USER_PASSWORD_AUTH",
                 AuthParameters=params,
                 ContextData=context.context_data(),
+                **metadata,
             ),
+            device=bool(device_key),
         )
         return _result(answer)
 
@@ -230,8 +310,10 @@ class CognitoIdp:
         context: ClientContext,
         hash_name: str | None = None,
     ) -> Tokens | Challenge:
-        """AdminRespondToAuthChallenge (NEW_PASSWORD_REQUIRED, SOFTWARE_TOKEN_MFA, SMS_MFA...)."""
+        """AdminRespondToAuthChallenge (NEW_PASSWORD_REQUIRED, SOFTWARE_TOKEN_MFA, SMS_MFA, the
+        device challenges...); :class:`UnknownDevice` when the ``DEVICE_KEY`` sent is unknown."""
         answers = {"USERNAME": username, **responses, **self._hash(hash_name or username)}
+        metadata = client_metadata()
         answer = await self._call(
             "challenge",
             lambda: self._client.admin_respond_to_auth_challenge(
@@ -241,7 +323,9 @@ class CognitoIdp:
                 Session=session,
                 ChallengeResponses=answers,
                 ContextData=context.context_data(),
+                **metadata,
             ),
+            device="DEVICE_KEY" in answers,
         )
         return _result(answer)
 
@@ -300,6 +384,24 @@ class CognitoIdp:
         code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
         return int(meta.get("HTTPStatusCode", 0)) >= 500 and not str(code).endswith("Exception")
 
+    async def device_call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """One of :data:`DEVICE_OPERATIONS` (``ConfirmDevice``, ``UpdateDeviceStatus``...):
+        Cognito's answer, or a :class:`CognitoError` whose ``code`` is Cognito's."""
+        if operation not in DEVICE_OPERATIONS:
+            raise ValueError(f"not a device call: {operation}")
+        method = getattr(self._client, xform_name(operation))
+        try:
+            answer = await self._run(lambda: method(**params))
+        except ClientError as exc:
+            code = error_code(exc)
+            cls = _DEVICE_ERRORS.get(code, e.CognitoUnavailable)
+            raise CognitoError(cls(), Outcome.NEUTRAL, code) from None
+        except BotoCoreError as exc:
+            name = type(exc).__name__
+            cls = e.InvalidRequest if name == "ParamValidationError" else e.CognitoUnavailable
+            raise CognitoError(cls(), Outcome.NEUTRAL, name) from None
+        return {k: v for k, v in dict(answer).items() if k != "ResponseMetadata"}
+
     async def revoke(self, refresh_token: str) -> None:
         """RevokeToken: the refresh token (and access tokens issued from it) stop working."""
         extra = {"ClientSecret": self._secret} if self._secret else {}
@@ -337,6 +439,122 @@ class CognitoIdp:
             "signout", lambda: self._client.get_user(AccessToken=access_token)
         )
         return {k: v for k, v in dict(answer).items() if k != "ResponseMetadata"}
+
+    # -- account flows: sign-up, confirmation, password reset, change password ------------------
+
+    @staticmethod
+    def _user_context(context: ClientContext) -> dict[str, str]:
+        """``UserContextData`` of the unauthenticated flows: the user's address for Cognito's
+        threat protection (and the device fingerprint, when the front end collected one)."""
+        data = {"IpAddress": context.ip}
+        if context.encoded_data:
+            data["EncodedData"] = context.encoded_data
+        return data
+
+    def _secret_hash_param(self, hash_name: str) -> dict[str, str]:
+        """``SecretHash`` as the unauthenticated flows take it (a parameter, not an auth one)."""
+        hashed = self._hash(hash_name)
+        return {"SecretHash": hashed["SECRET_HASH"]} if hashed else {}
+
+    async def sign_up(
+        self,
+        username: str,
+        password: str,
+        attributes: Mapping[str, str],
+        context: ClientContext,
+    ) -> SignUpResult:
+        """SignUp: a new, unconfirmed user (Cognito sends the confirmation code)."""
+        answer = await self._call(
+            "code",
+            lambda: self._client.sign_up(
+                ClientId=self.client_id,
+                Username=username,
+                Password=password,
+                UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()],
+                UserContextData=self._user_context(context),
+                **self._secret_hash_param(username),
+            ),
+        )
+        return SignUpResult(
+            user_confirmed=bool(answer.get("UserConfirmed")),
+            user_sub=str(answer.get("UserSub", "")),
+            delivery=_delivery(answer),
+        )
+
+    async def confirm_sign_up(
+        self, username: str, code: str, context: ClientContext, hash_name: str | None = None
+    ) -> None:
+        """ConfirmSignUp: one check of a confirmation code."""
+        await self._call(
+            "code",
+            lambda: self._client.confirm_sign_up(
+                ClientId=self.client_id,
+                Username=username,
+                ConfirmationCode=code,
+                UserContextData=self._user_context(context),
+                **self._secret_hash_param(hash_name or username),
+            ),
+        )
+
+    async def resend_confirmation_code(
+        self, username: str, context: ClientContext, hash_name: str | None = None
+    ) -> dict[str, str] | None:
+        """ResendConfirmationCode: a new sign-up code; where it went (or a simulated place)."""
+        answer = await self._call(
+            "code",
+            lambda: self._client.resend_confirmation_code(
+                ClientId=self.client_id,
+                Username=username,
+                UserContextData=self._user_context(context),
+                **self._secret_hash_param(hash_name or username),
+            ),
+        )
+        return _delivery(answer)
+
+    async def forgot_password(
+        self, username: str, context: ClientContext, hash_name: str | None = None
+    ) -> dict[str, str] | None:
+        """ForgotPassword: a reset code to the account's verified email or phone."""
+        answer = await self._call(
+            "code",
+            lambda: self._client.forgot_password(
+                ClientId=self.client_id,
+                Username=username,
+                UserContextData=self._user_context(context),
+                **self._secret_hash_param(hash_name or username),
+            ),
+        )
+        return _delivery(answer)
+
+    async def confirm_forgot_password(
+        self,
+        username: str,
+        code: str,
+        new_password: str,
+        context: ClientContext,
+        hash_name: str | None = None,
+    ) -> None:
+        """ConfirmForgotPassword: one check of a reset code, and the new password if it is right."""
+        await self._call(
+            "code",
+            lambda: self._client.confirm_forgot_password(
+                ClientId=self.client_id,
+                Username=username,
+                ConfirmationCode=code,
+                Password=new_password,
+                UserContextData=self._user_context(context),
+                **self._secret_hash_param(hash_name or username),
+            ),
+        )
+
+    async def change_password(self, access_token: str, previous: str, proposed: str) -> None:
+        """ChangePassword: one check of the previous password, for the holder of an access token."""
+        await self._call(
+            "change",
+            lambda: self._client.change_password(
+                AccessToken=access_token, PreviousPassword=previous, ProposedPassword=proposed
+            ),
+        )
 
     async def describe_pool(self) -> dict[str, Any]:
         """DescribeUserPool."""

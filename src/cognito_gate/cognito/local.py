@@ -16,20 +16,31 @@ And where moto differs from Cognito in who a name reaches, it is made to agree:
   logged in (moto keeps the string typed, so a global sign-out missed sessions opened by an
   alias, and an email pool's id token carried the typed name as its ``email``).
 
+Confirmation and reset codes are issued and checked as Cognito does (``local_codes``: sign-up,
+``ResendConfirmationCode``, forgot-password; moto accepts any code), and delivered to the log and
+to ``GET /dev/codes``.
+
+Remembered devices are kept as Cognito keeps them (``local_devices``: ``NewDeviceMetadata``,
+``ConfirmDevice``, device SRP, refresh bound to the device key, the device calls; moto has none).
+
 ``GetTokensFromRefreshToken`` is left missing on purpose: the gateway answers it through
-``REFRESH_TOKEN_AUTH`` where the endpoint lacks it, and that path is tested here.
+``REFRESH_TOKEN_AUTH`` where the endpoint lacks it, and that path is tested here. Pools that
+remember devices are the exception (``local_devices``): Amplify v6 refreshes with it there.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from botocore.config import Config
 
 from cognito_gate.cognito.jwt import unverified_claims
+from cognito_gate.cognito.local_codes import install_codes
+from cognito_gate.cognito.local_devices import install_devices
+from cognito_gate.cognito.local_triggers import install_triggers
 from cognito_gate.verify.pools import issuer_for, jwks_uri_for
 
 REGION = "us-east-1"
@@ -75,7 +86,10 @@ def _install_missing_calls() -> None:
 
     setattr(CognitoIdpResponse, "revoke_token", revoke_token)  # noqa: B010
     _install_account_names()
+    install_codes()
+    install_devices()
     setattr(CognitoIdpResponse, "_cognito_gate_patched", True)  # noqa: B010
+    install_triggers()
 
 
 def _fold(pool: Any, text: str) -> str:
@@ -251,18 +265,22 @@ def provision_pool(
     name: str = "cognito-gate-local",
     demo_username: str | None = "demo",
     demo_password: str | None = "Demo-passw0rd!",
-    remember_devices: bool = False,
+    remember_devices: bool | Literal["always", "opt-in"] = False,
     with_secret: bool = False,
     case_sensitive: bool = False,
     auth_flows: list[str] | None = None,
     username_attributes: list[str] | None = None,
     alias_attributes: list[str] | None = None,
+    auto_verified_attributes: list[str] | None = None,
 ) -> LocalPool:
     """Create a pool, a safe app client and (optionally) a confirmed demo user on the emulator.
 
     ``username_attributes`` (``["email"]``: sign in with an email, the username a generated id) and
     ``alias_attributes`` (``["email", "preferred_username"]``) give the pool more than one name per
-    account, as Cognito's console offers.
+    account, as Cognito's console offers. ``auto_verified_attributes`` (default ``["email"]``,
+    the console's default) are where sign-up sends its confirmation code. ``remember_devices``
+    turns device tracking on: ``True`` or ``"always"`` remembers every device, ``"opt-in"`` only
+    those the user chooses (``DeviceOnlyRememberedOnUserPrompt``).
     """
     idp = emulator_client(endpoint, region)
     pool_args: dict[str, Any] = {
@@ -278,6 +296,9 @@ def provision_pool(
             }
         },
     }
+    pool_args["AutoVerifiedAttributes"] = (
+        ["email"] if auto_verified_attributes is None else auto_verified_attributes
+    )
     if username_attributes:
         pool_args["UsernameAttributes"] = username_attributes
     if alias_attributes:
@@ -285,7 +306,7 @@ def provision_pool(
     if remember_devices:
         pool_args["DeviceConfiguration"] = {
             "ChallengeRequiredOnNewDevice": False,
-            "DeviceOnlyRememberedOnUserPrompt": False,
+            "DeviceOnlyRememberedOnUserPrompt": remember_devices == "opt-in",
         }
     pool_id = idp.create_user_pool(**pool_args)["UserPool"]["Id"]
     client = idp.create_user_pool_client(
