@@ -54,6 +54,9 @@ async def failure_floor(seconds: float) -> AsyncIterator[None]:
     """A failed attempt inside takes at least ``seconds`` (``MIN_FAILURE_SECONDS``), so that its
     duration tells nothing: not whether the user exists, nor (``opaque`` mode) whether the
     account is locked, which is refused without a Cognito round trip. Successes are not padded."""
+    if seconds <= 0:
+        yield
+        return
     started = time.monotonic()
     try:
         yield
