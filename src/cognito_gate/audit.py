@@ -4,6 +4,12 @@ A request only appends to a bounded queue; a short-lived task writes what is que
 (one store round trip per batch) and ends when the queue is empty. Nothing queued is lost on a clean stop
 (:meth:`Audit.close` writes it all); while the store is down the queue waits and retries; when
 the queue is full the newest event is dropped and counted (``cognito_gate_events_dropped_total``).
+
+Refusals (a locked account, a throttled address, a full budget) are the flood of an attack, and
+each said alike: one still waiting in the queue absorbs the next one of the same kind, account,
+address and reason, which only raises its ``count`` and moves its ``lastTime``. Profiled: under
+an attack on a locked account, writing one row per refusal was a sixth of the gateway's time on
+SQLite (and a disk filler). Failed and successful checks are never merged.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ MAX_QUEUED = 10_000
 BATCH = 500
 #: Seconds between tries while the store is down.
 RETRY_SECONDS = 1.0
+#: The outcomes merged while queued (see the module docstring).
+MERGED = frozenset({"locked", "throttled", "busy", "disabled"})
 
 
 class Audit:
@@ -36,13 +44,24 @@ class Audit:
         self.max_queued = max_queued
         self._queue: deque[dict[str, Any]] = deque()
         self._task: asyncio.Task[None] | None = None
+        self._merging: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def add(self, event: dict[str, Any]) -> None:
         """Queue ``event`` (from a coroutine); never waits, never raises."""
+        key = None
+        if event.get("outcome") in MERGED:
+            key = tuple(event.get(k) for k in ("type", "username", "ip", "outcome", "reason"))
+            queued = self._merging.get(key)
+            if queued is not None:
+                queued["count"] = queued.get("count", 1) + 1
+                queued["lastTime"] = event.get("time")
+                return
         if len(self._queue) >= self.max_queued:
             self.metrics.inc("cognito_gate_events_dropped_total")
             return
         self._queue.append(event)
+        if key is not None:
+            self._merging[key] = event
         self._kick()
 
     def _kick(self) -> None:
@@ -58,6 +77,9 @@ class Audit:
         """Write everything queued; False when the store is down (the rest stays queued)."""
         while self._queue:
             batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
+            if self._merging:  # what leaves the queue merges no more
+                left = {id(e) for e in batch}
+                self._merging = {k: v for k, v in self._merging.items() if id(v) not in left}
             try:
                 await self.store.add_events(batch)
             except StoreUnavailable:
