@@ -17,6 +17,7 @@ from cognito_gate.gate import Gate
 from cognito_gate.policy import AccountState, LockoutPolicy, Outcome
 from cognito_gate.server.client_ip import client_ip
 from cognito_gate.stores import update
+from cognito_gate.verify import CognitoJwtVerifier, jwks_uri_for
 
 logger = logging.getLogger("cognito_gate.server")
 
@@ -172,3 +173,14 @@ class AdminCheck:
                 policy.max_attempts,
             )
         raise e.Unauthorized()
+
+
+def access_verifier(gate: Gate) -> CognitoJwtVerifier:
+    """Verifies the pool's access tokens for this app client (JWKS from the endpoint if set)."""
+    idp = gate.idp
+    return CognitoJwtVerifier(
+        idp.user_pool_id,
+        client_id=idp.client_id,
+        token_use="access",
+        jwks_uri=jwks_uri_for(idp.user_pool_id, idp.endpoint) if idp.endpoint else None,
+    )

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from cognito_gate import errors as e
 from cognito_gate.flows import Flows
 from cognito_gate.gate import Gate
-from cognito_gate.server.deps import bearer, client_context
+from cognito_gate.server.deps import access_verifier, bearer, client_context
 from cognito_gate.server.flow_schemas import (
     ChangePasswordBody,
     ConfirmForgotPasswordBody,
@@ -21,22 +21,12 @@ from cognito_gate.server.flow_schemas import (
     UsernameBody,
 )
 from cognito_gate.server.problems import GateRoute
-from cognito_gate.verify import Claims, CognitoJwtVerifier, jwks_uri_for
+from cognito_gate.verify import Claims
 from cognito_gate.verify.fastapi import bearer_claims
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 #: The one answer of forgot-password and resend-code, whoever the name belongs to (or nobody).
 SENT = {"message": "If an account with that name can receive a code, a code has been sent to it."}
-
-
-def _verifier(gate: Gate) -> CognitoJwtVerifier:
-    idp = gate.idp
-    return CognitoJwtVerifier(
-        idp.user_pool_id,
-        client_id=idp.client_id,
-        token_use="access",
-        jwks_uri=jwks_uri_for(idp.user_pool_id, idp.endpoint) if idp.endpoint else None,
-    )
 
 
 def _sent() -> JSONResponse:
@@ -52,7 +42,7 @@ def flow_router(gate: Gate, flows: Flows | None = None) -> APIRouter:
     ``/confirm-forgot-password`` and ``/change-password``."""
     router = APIRouter(prefix="/auth", route_class=GateRoute, tags=["account flows"])
     flows = flows or Flows(gate)
-    verified = bearer_claims(_verifier(gate))
+    verified = bearer_claims(access_verifier(gate))
 
     @router.post("/signup", status_code=201)
     async def signup(body: SignUpBody, request: Request) -> JSONResponse:

@@ -14,11 +14,11 @@ from cognito_gate.admin import Admin
 from cognito_gate.answers import TokenAnswer
 from cognito_gate.cognito.idp import Challenge, CognitoError
 from cognito_gate.gate import Gate
-from cognito_gate.server.deps import AdminCheck, bearer, client_context
+from cognito_gate.server.deps import AdminCheck, access_verifier, bearer, client_context
 from cognito_gate.server.flow_routes import flow_router
 from cognito_gate.server.problems import GateRoute
 from cognito_gate.server.schemas import ChallengeBody, LoginBody, LogoutBody, RefreshBody
-from cognito_gate.verify import Claims, CognitoJwtVerifier, jwks_uri_for
+from cognito_gate.verify import Claims
 from cognito_gate.verify.fastapi import bearer_claims
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -36,17 +36,6 @@ def _answer(result: TokenAnswer | Challenge) -> JSONResponse:
     else:
         body = result.to_json()
     return JSONResponse(body, headers=NO_STORE)
-
-
-def access_verifier(gate: Gate) -> CognitoJwtVerifier:
-    """Verifies the pool's access tokens for this app client (JWKS from the endpoint if set)."""
-    idp = gate.idp
-    return CognitoJwtVerifier(
-        idp.user_pool_id,
-        client_id=idp.client_id,
-        token_use="access",
-        jwks_uri=jwks_uri_for(idp.user_pool_id, idp.endpoint) if idp.endpoint else None,
-    )
 
 
 def auth_router(gate: Gate) -> APIRouter:
