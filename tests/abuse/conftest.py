@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from cognito_gate.cognito.local import LocalPool
-from tests.conftest import ADMIN_TOKEN
+from tests.replicas.conftest import account_status as status  # noqa: F401 (shared)
 from tests.replicas.conftest import cognito_checks  # noqa: F401 (the fixture, shared)
 
 ATTACKER = "127.0.0.66"
@@ -50,7 +50,7 @@ class Replies:
 
     @property
     def statuses(self) -> Counter[int]:
-        return Counter(status for status, _, _ in self.replies)
+        return Counter(code for code, _, _ in self.replies)
 
     @property
     def codes(self) -> Counter[str | None]:
@@ -75,17 +75,3 @@ async def logins(
 
         await asyncio.gather(*(one(i, u, p) for i, (u, p) in enumerate(attempts)))
     return Replies(replies)
-
-
-def status(url: str, username: str) -> dict[str, object] | None:
-    """The admin API's status of an account (None: nothing recorded)."""
-    answer = httpx.get(
-        f"{url}/admin/accounts/{username}",
-        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-        timeout=30,
-    )
-    if answer.status_code == 404:
-        return None
-    assert answer.status_code == 200, answer.text
-    body: dict[str, object] = answer.json()
-    return body

@@ -16,7 +16,7 @@ import pytest
 
 from cognito_gate.cognito.local import Emulator, LocalPool, create_user, emulator_client
 from cognito_gate.cognito.local_codes import latest_code
-from tests.server.conftest import USER_IP, Api, api_factory  # noqa: F401  (the fixture, shared)
+from tests.server.conftest import USER_IP, Api, CheckCounter, api_factory  # noqa: F401  (the fixture, shared)
 
 PASSWORD = "Demo-passw0rd!"
 NEW_PASSWORD = "Fresh-passw0rd!"
@@ -96,34 +96,22 @@ def emulator_calls(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> Emula
     return calls
 
 
-class BackendCounter:
-    """Counts calls of one method of moto's Cognito backend: where a code is checked."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._lock = threading.Lock()
-
-    def hit(self) -> None:
-        with self._lock:
-            self.count += 1
-
-
 @pytest.fixture
-def code_checks(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> dict[str, BackendCounter]:
+def code_checks(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> dict[str, CheckCounter]:
     """``{"confirm_sign_up": counter, "confirm_forgot_password": counter}`` at moto's backend
     (the emulator's own code checks, once it has installed them)."""
     from moto.cognitoidp.models import CognitoIdpBackend
 
-    counters: dict[str, BackendCounter] = {}
+    counters: dict[str, CheckCounter] = {}
     for name in ("confirm_sign_up", "confirm_forgot_password"):
-        counter = counters[name] = BackendCounter()
+        counter = counters[name] = CheckCounter()
         original: Callable[..., Any] = getattr(CognitoIdpBackend, name)
 
         def counted(
             self: Any,
             *args: Any,
             _original: Callable[..., Any] = original,
-            _counter: BackendCounter = counter,
+            _counter: CheckCounter = counter,
             **kwargs: Any,
         ) -> Any:
             _counter.hit()

@@ -11,7 +11,7 @@ import pytest
 from cognito_gate.cognito.local import LocalPool
 from cognito_gate.cognito.local_codes import RESET, SIGNUP
 from tests.conftest import FakeClock
-from tests.flows.conftest import ALICE, NEW_PASSWORD, BackendCounter, code_for, post, wrong
+from tests.flows.conftest import ALICE, NEW_PASSWORD, CheckCounter, code_for, post, wrong
 from tests.server.conftest import ATTACKER, Api
 
 pytestmark = pytest.mark.anyio
@@ -27,7 +27,7 @@ async def test_the_limit_of_wrong_reset_codes_locks_even_the_right_one_out(
     clock: FakeClock,
     pool: LocalPool,
     alice: str,
-    code_checks: dict[str, BackendCounter],
+    code_checks: dict[str, CheckCounter],
 ) -> None:
     api = api_factory(clock, code_max_attempts=3, lockout_seconds=300)
     await post(api, "/auth/forgot-password", {"username": ALICE})
@@ -60,7 +60,7 @@ async def test_two_hundred_wrong_codes_at_once_reach_cognito_at_most_the_limit(
     clock: FakeClock,
     pool: LocalPool,
     alice: str,
-    code_checks: dict[str, BackendCounter],
+    code_checks: dict[str, CheckCounter],
 ) -> None:
     api = api_factory(clock)  # COGNITO_GATE_CODE_MAX_ATTEMPTS: 5
     await post(api, "/auth/forgot-password", {"username": ALICE})
@@ -83,7 +83,7 @@ async def test_two_hundred_wrong_sign_up_codes_at_once_reach_cognito_at_most_the
     api_factory: ApiFactory,
     clock: FakeClock,
     pool: LocalPool,
-    code_checks: dict[str, BackendCounter],
+    code_checks: dict[str, CheckCounter],
 ) -> None:
     api = api_factory(clock, code_max_attempts=4)
     body = {"username": "gina", "password": "Gina-passw0rd!", "attributes": {"email": "g@x.org"}}
@@ -103,7 +103,7 @@ async def test_two_hundred_wrong_sign_up_codes_at_once_reach_cognito_at_most_the
 
 
 async def test_an_unknown_users_codes_are_counted_and_locked_alike(
-    api_factory: ApiFactory, clock: FakeClock, code_checks: dict[str, BackendCounter]
+    api_factory: ApiFactory, clock: FakeClock, code_checks: dict[str, CheckCounter]
 ) -> None:
     api = api_factory(clock, code_max_attempts=2)
     answers = [
