@@ -134,10 +134,19 @@ def post(url: str, name: str, password: str, ip: str) -> int:
 
 
 def lock_and_throttle(url: str) -> None:
-    """demo locked from LOCKED_IP; THROTTLED_IP throttled (failures on unknown names)."""
-    for _ in range(5):
-        assert post(url, "demo", "wrong", LOCKED_IP) == 401
-    assert post(url, "demo", PASSWORD, LOCKED_IP) == 429
+    """demo locked (failures from five other addresses, so that LOCKED_IP itself is not throttled
+    and the case measures the account's lock); THROTTLED_IP throttled (failures on unknown names).
+    """
+    for i in range(5):
+        assert post(url, "demo", "wrong", f"198.51.100.{10 + i}") == 401
+    answer = httpx.post(
+        url + "/auth/login",
+        json={"username": "demo", "password": PASSWORD},
+        headers={"x-forwarded-for": LOCKED_IP},
+        timeout=30,
+    )
+    assert answer.status_code == 429, answer.text
+    assert answer.json()["error"] == "account_locked", answer.text
     for i in range(5):
         assert post(url, f"ghost{i}", "wrong", THROTTLED_IP) == 401
     assert post(url, "ghost", "wrong", THROTTLED_IP) == 429

@@ -10,6 +10,9 @@ each said alike: one still waiting in the queue absorbs the next one of the same
 address and reason, which only raises its ``count`` and moves its ``lastTime``. Profiled: under
 an attack on a locked account, writing one row per refusal was a sixth of the gateway's time on
 SQLite (and a disk filler). Failed and successful checks are never merged.
+
+An event's ``time`` (and ``lastTime``) may be queued as epoch seconds: it is written as ISO 8601
+UTC, formatted when the batch is written rather than on the request path.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import logging
 from collections import deque
 from typing import Any
 
+from cognito_gate.answers import iso_utc
 from cognito_gate.errors import StoreUnavailable
 from cognito_gate.metrics import Metrics
 from cognito_gate.stores import Store
@@ -50,7 +54,8 @@ class Audit:
         """Queue ``event`` (from a coroutine); never waits, never raises."""
         key = None
         if event.get("outcome") in MERGED:
-            key = tuple(event.get(k) for k in ("type", "username", "ip", "outcome", "reason"))
+            get = event.get
+            key = (get("type"), get("username"), get("ip"), get("outcome"), get("reason"))
             queued = self._merging.get(key)
             if queued is not None:
                 queued["count"] = queued.get("count", 1) + 1
@@ -76,7 +81,7 @@ class Audit:
     async def _write(self) -> bool:
         """Write everything queued; False when the store is down (the rest stays queued)."""
         while self._queue:
-            batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
+            batch = [_stamped(self._queue.popleft()) for _ in range(min(BATCH, len(self._queue)))]
             if self._merging:  # what leaves the queue merges no more
                 left = {id(e) for e in batch}
                 self._merging = {k: v for k, v in self._merging.items() if id(v) not in left}
@@ -111,3 +116,12 @@ class Audit:
     def queued(self) -> int:
         """Events waiting to be written."""
         return len(self._queue)
+
+
+def _stamped(event: dict[str, Any]) -> dict[str, Any]:
+    """``event`` with its times in ISO 8601 UTC (it leaves the queue: nothing merges into it)."""
+    for field in ("time", "lastTime"):
+        value = event.get(field)
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            event[field] = iso_utc(value)
+    return event

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     lock_signs_out: bool = True
     lockout_response: Literal["explicit", "opaque"] = "explicit"
     min_failure_seconds: float = Field(0, ge=0, le=10)  # failed logins take at least this long
+    # A refusal read from the store is answered again without a read for at most this long; an
+    # unlock made by another process is seen within it (cognito_gate.refusals). 0: always read.
+    refusal_cache_seconds: float = Field(1.0, ge=0, le=60)
     # Account flows (sign-up, confirmation, reset): wrong codes lock the code routes like wrong
     # passwords lock login; sending codes and signing up are throttled per account and address.
     code_max_attempts: int = Field(5, ge=1, le=1000)

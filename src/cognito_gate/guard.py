@@ -5,7 +5,8 @@ Every check of a secret (a password, an MFA code, later a confirmation or reset 
 of one account reach Cognito per lockout cycle, however many arrive at once, on however many
 processes share the store.
 
-1. A read of the account's record (no write): a locked account is refused at once.
+1. A read of the account's record (no write): a locked account is refused at once. A refusal read
+   once is remembered briefly (``refusals``): the next attempts on it cost no store work at all.
 2. A reservation on the address, then on the account (each one atomic store update).
 3. One Cognito call.
 4. Its outcome recorded on both; an unexpected exception releases both reservations.
@@ -23,7 +24,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NoReturn, TypeVar
 
 from cognito_gate import errors as e
-from cognito_gate.answers import iso_utc
 from cognito_gate.audit import Audit
 from cognito_gate.cognito import marker
 from cognito_gate.cognito.idp import ClientContext, CognitoError
@@ -32,7 +32,8 @@ from cognito_gate.identity import Account, Identity
 from cognito_gate.metrics import Metrics
 from cognito_gate.policy import AccountState, LockoutPolicy, Outcome, Verdict, account_policy
 from cognito_gate.policy import address_policy as make_address_policy
-from cognito_gate.stores import Store, update
+from cognito_gate.refusals import Refusals
+from cognito_gate.stores import Store, update, watch_writes
 
 logger = logging.getLogger("cognito_gate.gate")
 
@@ -94,24 +95,42 @@ class Guard:
         self.policy = policy or account_policy(settings)
         self.space = space  # the store's key space: "user" for passwords
         self.address_policy = make_address_policy(settings)
+        self.refusals = Refusals(settings.refusal_cache_seconds)
+        watch_writes(store, self.refusals.forget)
 
     # -- reading ------------------------------------------------------------------------------------
 
-    async def _state(self, key: str) -> AccountState:
+    async def _check(
+        self,
+        policy: LockoutPolicy,
+        key: str,
+        now: float,
+        *,
+        current: bool = False,
+        advisory: bool = False,
+    ) -> Verdict:
+        """``policy``'s verdict on the record under ``key``: remembered, or read (``current``:
+        with what time has made irrelevant dropped first; ``advisory``: a reservation follows,
+        so an open verdict may be remembered too; see ``refusals``)."""
+        remembered = self.refusals.get(key, now)
+        if remembered is not None:
+            return remembered
+        epoch = self.refusals.epoch
         record = await self.store.load(key)
-        return record.state if record else AccountState()
+        state = record.state if record else AccountState()
+        verdict = policy.check(policy.current(state, now) if current else state, now)
+        self.refusals.put(key, verdict, now, epoch, advisory=advisory)
+        return verdict
 
     async def account_lock(self, account: Account) -> Verdict:
         """The admin lock or permanent lockout on the account itself (any scope)."""
-        verdict = self.policy.check(
-            await self._state(self.identity.user_key(account)), self.clock()
-        )
+        verdict = await self._check(self.policy, self.identity.user_key(account), self.clock())
         return verdict if verdict.admin_only else Verdict(True)
 
     async def address_open(self, kind: str, client: ClientContext) -> None:
-        """Refuse an address the throttle holds, with a read alone (before any Cognito call)."""
-        state = await self._state(self.identity.address_key(client.ip))
-        verdict = self.address_policy.check(state, self.clock())
+        """Refuse an address the throttle holds, with a read at most (before any Cognito call)."""
+        key = self.identity.address_key(client.ip)
+        verdict = await self._check(self.address_policy, key, self.clock(), advisory=True)
         if not verdict.allowed:
             self._throttled(kind, None, client, verdict)
 
@@ -139,13 +158,13 @@ class Guard:
         key = self.identity.counter_key(account, client.ip, self.settings.lock_scope, self.space)
         addr_key = self.identity.address_key(client.ip)
         now = self.clock()
-        # A read first: an attacker hammering a locked account costs one store read each.
-        state = await self._state(key)
+        # A read first (or a refusal remembered): an attacker hammering a locked account costs no
+        # reservation, and mostly not even a read.
         if key != self.identity.user_key(account):  # locks live on the account's own record
             verdict = await self.account_lock(account)
             if not verdict.allowed:
                 self._refuse(kind, account, client, verdict)
-        verdict = self.policy.check(self.policy.current(state, now), now)
+        verdict = await self._check(self.policy, key, now, current=True)
         if not verdict.allowed:
             self._refuse(kind, account, client, verdict)
         reservation = uuid.uuid4().hex
@@ -266,7 +285,7 @@ class Guard:
         """Queue an audit event for the store (written off the request path)."""
         self.audit.add(
             {
-                "time": iso_utc(self.clock()),
+                "time": float(self.clock()),  # formatted when written (audit)
                 "type": kind,
                 "username": account.key if account else None,
                 "ip": ip,

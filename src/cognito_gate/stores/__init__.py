@@ -9,11 +9,19 @@ import time
 from collections.abc import Callable
 
 from cognito_gate.errors import ConfigError
-from cognito_gate.stores.base import Store, Versioned, update
+from cognito_gate.stores.base import Store, Versioned, update, watch_writes
 from cognito_gate.stores.memory import MemoryStore
 from cognito_gate.stores.sqlite import SqliteStore
 
-__all__ = ["MemoryStore", "SqliteStore", "Store", "Versioned", "open_store", "update"]
+__all__ = [
+    "MemoryStore",
+    "SqliteStore",
+    "Store",
+    "Versioned",
+    "open_store",
+    "update",
+    "watch_writes",
+]
 
 #: scheme -> (module, class, extra that installs its driver, driver module)
 _BACKENDS: dict[str, tuple[str, str, str, str]] = {

@@ -146,6 +146,15 @@ class _KeyLocks:
 
 
 _KEY_LOCKS = _KeyLocks()
+_WATCHERS: weakref.WeakKeyDictionary[object, list[Callable[[str], None]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def watch_writes(store: Store, written: Callable[[str], None]) -> None:
+    """Call ``written(key)`` after every :func:`update` of ``key`` on ``store`` in this process
+    (``cognito_gate.refusals`` forgets what it remembered of the key)."""
+    _WATCHERS.setdefault(store, []).append(written)
 
 
 async def update(
@@ -161,9 +170,13 @@ async def update(
     one transaction of its own (:class:`Transactional`, SQLite) does so in one step.
     """
     async with _KEY_LOCKS.hold(store, key):
-        if isinstance(store, Transactional):
-            return await store.apply(key, change, expires)
-        return await _update(store, key, change, expires)
+        try:
+            if isinstance(store, Transactional):
+                return await store.apply(key, change, expires)
+            return await _update(store, key, change, expires)
+        finally:
+            for written in _WATCHERS.get(store, ()):
+                written(key)
 
 
 async def _update(
