@@ -13,6 +13,7 @@ import argparse
 import base64
 import json
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,8 @@ def standin(gate: Gate) -> None:
             error, outcome = translate(Refused(), "password")
             raise CognitoError(error, outcome)
         claims = {"cognito:username": username, "token_use": "id"}
-        return Tokens(_jwt(claims), _jwt({**claims, "token_use": "access"}), "standin-rt", 3600)
+        refresh = f"standin-rt-{uuid.uuid4().hex}"  # each login its own, as Cognito's are
+        return Tokens(_jwt(claims), _jwt({**claims, "token_use": "access"}), refresh, 3600)
 
     gate.idp.password_auth = password_auth  # type: ignore[method-assign]
 
