@@ -6,6 +6,7 @@ import asyncio
 import http.server
 import json
 import os
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,10 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
+import typer
 from typer.testing import CliRunner, Result
 
 from cognito_gate.answers import TokenAnswer
-from cognito_gate.cli import app
+from cognito_gate.cli import _listening_socket, app
 from cognito_gate.cognito.idp import ClientContext
 from cognito_gate.cognito.local import (
     EMULATOR_CREDENTIALS,
@@ -574,3 +576,45 @@ def test_serve_with_a_setting_that_cannot_work_says_so_in_one_line(
     assert result.exit_code == 2
     assert one_line(result.output).startswith(f"cognito-gate: {needle}")
     assert "Traceback" not in result.output
+
+
+# -- serve --workers: the shared socket ------------------------------------------------------------
+
+
+def _accepted_nodelay(sock: socket.socket) -> int:
+    """TCP_NODELAY of a connection an asyncio server (as each uvicorn worker runs) accepts on
+    ``sock``."""
+
+    async def accept_one() -> int:
+        accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            raw = writer.get_extra_info("socket")
+            accepted.set_result(raw.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(connected, sock=sock)
+        host, port = sock.getsockname()[:2]
+        _, writer = await asyncio.open_connection(host, port)
+        try:
+            return await asyncio.wait_for(accepted, 5)
+        finally:
+            writer.close()
+            server.close()
+
+    return asyncio.run(accept_one())
+
+
+def test_the_workers_socket_accepts_connections_with_nagle_off() -> None:
+    # Each small answer otherwise waits for the client's delayed ACK (44 ms a request, measured).
+    sock = _listening_socket("127.0.0.1", 0)
+    assert sock.proto == socket.IPPROTO_TCP
+    assert _accepted_nodelay(sock) != 0
+
+
+def test_a_port_in_use_is_one_clear_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(typer.Exit):
+            _listening_socket("127.0.0.1", taken.getsockname()[1])

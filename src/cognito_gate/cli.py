@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -138,6 +139,7 @@ def _serve_workers(runtime: Runtime, config: Path | None, options: dict[str, Any
     import os
 
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from cognito_gate.runtime import WORKER_APP, WORKER_ENV, worker_handoff
 
@@ -145,7 +147,7 @@ def _serve_workers(runtime: Runtime, config: Path | None, options: dict[str, Any
     os.environ[WORKER_ENV] = worker_handoff(runtime, config, options).to_env()
     try:
         # proxy_headers=False: only the gateway's TRUSTED_PROXIES rule may read X-Forwarded-For.
-        uvicorn.run(
+        server_config = uvicorn.Config(
             WORKER_APP,
             factory=True,
             workers=settings.workers,
@@ -154,10 +156,32 @@ def _serve_workers(runtime: Runtime, config: Path | None, options: dict[str, Any
             log_level="info",
             proxy_headers=False,
         )
+        sock = _listening_socket(settings.host, settings.port)
+        typer.echo(f"listening on {settings.host}:{settings.port} with {settings.workers} workers")
+        Multiprocess(server_config, sockets=[sock]).run()
     finally:
         os.environ.pop(WORKER_ENV, None)
         if runtime.emulator is not None:
             runtime.emulator.stop()
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """The workers' shared socket, made as a TCP socket. uvicorn makes its own with protocol 0,
+    and asyncio turns Nagle off (TCP_NODELAY) only on connections accepted from a socket that says
+    TCP: so each answer of a worker waited for the client's delayed ACK, 44 ms (measured: 727
+    requests/s with two workers against 3,484 with one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted sockets inherit it
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 @app.command()
