@@ -16,7 +16,7 @@ import random
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeGuard, TypeVar, runtime_checkable
 
 from cognito_gate.errors import StoreUnavailable
 from cognito_gate.policy import AccountState
@@ -167,16 +167,30 @@ async def update(
 
     ``change`` is pure and may run several times; its last result is returned. An unchanged state
     is not written. An empty state is deleted. A store that can run the whole read-change-write as
-    one transaction of its own (:class:`Transactional`, SQLite) does so in one step.
+    one transaction of its own (:class:`Transactional`: memory, SQLite) does so in one step, with
+    no lock of ours around it (its transaction is the lock).
     """
-    async with _KEY_LOCKS.hold(store, key):
-        try:
-            if isinstance(store, Transactional):
-                return await store.apply(key, change, expires)
+    try:
+        if _transactional(store):
+            return await store.apply(key, change, expires)
+        async with _KEY_LOCKS.hold(store, key):
             return await _update(store, key, change, expires)
-        finally:
-            for written in _WATCHERS.get(store, ()):
-                written(key)
+    finally:
+        for written in _WATCHERS.get(store, ()):
+            written(key)
+
+
+_TRANSACTIONAL: dict[type, bool] = {}
+
+
+def _transactional(store: Store) -> TypeGuard[Transactional]:
+    """``isinstance(store, Transactional)``, asked once per class (a runtime protocol check walks
+    its attributes every time: measurable on the login path)."""
+    kind = type(store)
+    known = _TRANSACTIONAL.get(kind)
+    if known is None:
+        known = _TRANSACTIONAL[kind] = isinstance(store, Transactional)
+    return known
 
 
 async def _update(

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from cognito_gate.policy import AccountState
 from cognito_gate.stores.base import EVENTS_KEPT, Versioned, first_version
 
 #: Writes between two sweeps of what has expired.
 SWEEP_EVERY = 1000
+T = TypeVar("T")
+_EMPTY = AccountState()
 
 
 class MemoryStore:
@@ -51,6 +53,29 @@ class MemoryStore:
             del self._records[key]
             return None
         return Versioned(state, version)
+
+    async def apply(
+        self,
+        key: str,
+        change: Callable[[AccountState], tuple[T, AccountState]],
+        expires: Callable[[AccountState], float | None],
+    ) -> T:
+        """Read, change and write the record under ``key`` with no await between: atomic in the
+        event loop, as :class:`~cognito_gate.stores.base.Transactional` asks."""
+        entry = self._records.get(key)
+        live = entry is not None and (entry[2] is None or entry[2] > self._clock())
+        before = entry[1] if entry is not None and live else _EMPTY
+        result, after = change(before)
+        if live and after == before:
+            return result
+        if after == _EMPTY:
+            if self._records.pop(key, None) is not None:
+                self._wrote()
+            return result
+        version = entry[0] + 1 if entry is not None and live else first_version()
+        self._records[key] = (version, after, expires(after))
+        self._wrote()
+        return result
 
     async def swap(
         self, key: str, expected: int | None, state: AccountState | None, expires_at: float | None
