@@ -1,8 +1,8 @@
 """Refusals remembered briefly (``cognito_gate.refusals``): fewer reads, never a login let through,
 and an unlock seen at once in its own process and within ``REFUSAL_CACHE_SECONDS`` elsewhere.
 
-Two gates on one SQLite file stand for two replicas (each its own store connection and memo), on
-one fake clock."""
+Two gates on one shared store (SQLite, Redis, PostgreSQL, DynamoDB) stand for two replicas, each
+with its own connections and memo, on one fake clock."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from cognito_gate.policy import Verdict
 from cognito_gate.refusals import Refusals
 from tests.conftest import FakeClock, make_gate
 from tests.server.conftest import PASSWORD
+from tests.services import store_url_for
 
 pytestmark = pytest.mark.anyio
 HOME = ClientContext(ip="192.0.2.10")
@@ -41,21 +42,24 @@ class CountedLoads:
         monkeypatch.setattr(gate.store, "load", counted)
 
 
-@pytest.fixture
+@pytest.fixture(params=["sqlite", "redis", "postgresql", "dynamodb"])
 async def replicas(
-    pool: LocalPool, clock: FakeClock, tmp_path: Path
+    request: pytest.FixtureRequest, pool: LocalPool, clock: FakeClock, tmp_path: Path
 ) -> AsyncIterator[Callable[..., tuple[Gate, Gate]]]:
+    """``replicas(**settings) -> (here, elsewhere)``: two gates on one shared store (each with its
+    own connections and memo), ``settings`` for the first."""
     made: list[Gate] = []
+    with store_url_for(request.param, tmp_path, pool.endpoint) as url:
 
-    def make(**settings: Any) -> tuple[Gate, Gate]:
-        url = f"sqlite:///{tmp_path}/gate.db"
-        pair = (make_gate(pool, clock, store=url, **settings), make_gate(pool, clock, store=url))
-        made.extend(pair)
-        return pair
+        def make(**settings: Any) -> tuple[Gate, Gate]:
+            here = make_gate(pool, clock, store=url, **settings)
+            pair = (here, make_gate(pool, clock, store=url))
+            made.extend(pair)
+            return pair
 
-    yield make
-    for gate in made:
-        await gate.close()
+        yield make
+        for gate in made:
+            await gate.close()
 
 
 async def lock_demo(gate: Gate) -> None:

@@ -43,7 +43,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from redis.asyncio.connection import URL_QUERY_ARGUMENT_PARSERS
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -65,6 +65,8 @@ SEP = "\x1f"
 DEFAULT_PREFIX = "cognito-gate"
 #: Seconds to connect and to wait for an answer; an outage answers StoreUnavailable this fast.
 TIMEOUT = 2.0
+#: Connections one process opens at most (the URL's ``?max_connections=`` overrides it).
+MAX_CONNECTIONS = 64
 _SCAN_COUNT = 1000
 _EVENTS_PAGE = 500
 _MAX_TTL_MS = 2**47  # about 4,000 years: PEXPIRE refuses what would overflow
@@ -250,8 +252,13 @@ class RedisStore:
         parsed = _Url(url)
 
         def make_pool() -> ConnectionPool:
-            return ConnectionPool.from_url(
+            # A burst beyond the pool waits for a connection (up to TIMEOUT), as a request waits
+            # for any store step: redis-py's default pool raised at once past 100 connections in
+            # use, and 200 simultaneous logins on one process were answered 503 (a test found it).
+            return BlockingConnectionPool.from_url(
                 parsed.redis_url,
+                max_connections=MAX_CONNECTIONS,
+                timeout=TIMEOUT,
                 socket_timeout=TIMEOUT,
                 socket_connect_timeout=TIMEOUT,
                 retry=Retry(NoBackoff(), 0),
