@@ -33,7 +33,8 @@ from cognito_gate.metrics import Metrics
 from cognito_gate.policy import AccountState, LockoutPolicy, Outcome, Verdict, account_policy
 from cognito_gate.policy import address_policy as make_address_policy
 from cognito_gate.refusals import Refusals
-from cognito_gate.stores import Store, update, watch_writes
+from cognito_gate.stores import Store, update, update_many, watch_writes
+from cognito_gate.stores.base import Change
 
 logger = logging.getLogger("cognito_gate.gate")
 
@@ -168,14 +169,21 @@ class Guard:
         if not verdict.allowed:
             self._refuse(kind, account, client, verdict)
         reservation = uuid.uuid4().hex
-        addr = await self._admit(self.address_policy, addr_key, reservation)
-        if not addr.allowed:
-            self._throttled(kind, account, client, addr)
-        try:
-            verdict = await self._admit(self.policy, key, reservation)
+        try:  # both places in one store step (one transaction, or two swaps at once)
+            addr, verdict = await update_many(
+                self.store,
+                [
+                    self._admitting(self.address_policy, addr_key, reservation),
+                    self._admitting(self.policy, key, reservation),
+                ],
+            )
         except BaseException:
-            await self._release(addr_key, reservation)
+            await asyncio.shield(self._release_both(key, addr_key, reservation))
             raise
+        if not addr.allowed:
+            if verdict.allowed:
+                await self._release(key, reservation, self.policy)
+            self._throttled(kind, account, client, addr)
         if not verdict.allowed:
             await self._release(addr_key, reservation)
             self._refuse(kind, account, client, verdict)
@@ -213,36 +221,53 @@ class Guard:
 
     # -- store steps --------------------------------------------------------------------------------
 
-    async def _admit(self, policy: LockoutPolicy, key: str, reservation: str) -> Verdict:
+    def _admitting(self, policy: LockoutPolicy, key: str, reservation: str) -> Change:
+        """The store change reserving a place under ``key`` (its result: the verdict)."""
         now = self.clock()
-        return await update(
-            self.store, key, lambda s: policy.admit(s, now, reservation), policy.expires_at
-        )
+        return key, lambda state: policy.admit(state, now, reservation), policy.expires_at
 
-    async def record(
+    def _recording(
         self, policy: LockoutPolicy, key: str, reservation: str | None, outcome: Outcome
-    ) -> bool:
-        """Apply ``outcome`` under ``key`` (releasing ``reservation``); True if it locked."""
+    ) -> Change:
+        """The store change applying ``outcome`` under ``key`` and releasing ``reservation``
+        (its result: whether it locked)."""
         now = self.clock()
 
         def change(state: AccountState) -> tuple[bool, AccountState]:
             done = policy.record(state, now, reservation, outcome)
             return done.locked, done.state
 
-        locked = await update(self.store, key, change, policy.expires_at)
+        return key, change, policy.expires_at
+
+    def _locked(self, policy: LockoutPolicy, locked: bool) -> bool:
         if locked:
             self.metrics.inc("cognito_gate_lockouts_total", kind=policy.name)
         return locked
 
-    async def _release(self, addr_key: str, reservation: str) -> None:
-        # When the store is down, the reservation expires by itself.
+    async def record(
+        self, policy: LockoutPolicy, key: str, reservation: str | None, outcome: Outcome
+    ) -> bool:
+        """Apply ``outcome`` under ``key`` (releasing ``reservation``); True if it locked."""
+        locked = await update(self.store, *self._recording(policy, key, reservation, outcome))
+        return self._locked(policy, locked)
+
+    async def _release(
+        self, key: str, reservation: str, policy: LockoutPolicy | None = None
+    ) -> None:
+        """Give a place back (the address's by default). When the store is down, the
+        reservation expires by itself."""
         with contextlib.suppress(e.StoreUnavailable):
-            await self.record(self.address_policy, addr_key, reservation, Outcome.NEUTRAL)
+            await self.record(policy or self.address_policy, key, reservation, Outcome.NEUTRAL)
 
     async def _release_both(self, key: str, addr_key: str, reservation: str) -> None:
         with contextlib.suppress(e.StoreUnavailable):
-            await self.record(self.policy, key, reservation, Outcome.NEUTRAL)
-        await self._release(addr_key, reservation)
+            await update_many(
+                self.store,
+                [
+                    self._recording(self.policy, key, reservation, Outcome.NEUTRAL),
+                    self._recording(self.address_policy, addr_key, reservation, Outcome.NEUTRAL),
+                ],
+            )
 
     async def _settle(
         self,
@@ -255,10 +280,16 @@ class Guard:
         outcome: Outcome,
     ) -> None:
         self.metrics.inc("cognito_gate_login_attempts_total", outcome=outcome.value)
-        locked = await self.record(self.policy, key, reservation, outcome)
         addr_outcome = Outcome.FAILURE if outcome is Outcome.FAILURE else Outcome.NEUTRAL
-        await self.record(self.address_policy, addr_key, reservation, addr_outcome)
-        if locked:
+        locked, addr_locked = await update_many(  # both in one store step
+            self.store,
+            [
+                self._recording(self.policy, key, reservation, outcome),
+                self._recording(self.address_policy, addr_key, reservation, addr_outcome),
+            ],
+        )
+        self._locked(self.address_policy, addr_locked)
+        if self._locked(self.policy, locked):
             logger.info("account locked: user=%s ip=%s", account.key, client.ip)
             self.event("lockout", account, client.ip, "locked")
 

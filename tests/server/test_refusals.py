@@ -157,6 +157,9 @@ async def test_an_address_remembered_open_is_still_refused_by_its_reservation(
     # throttled at the store; "here" still remembers the address open, yet its reservation refuses
     with pytest.raises(e.TooManyRequests):
         await here.login("demo", PASSWORD, attacker)
+    # and the account's place, reserved in the same step, was given back
+    record = await here.store.load(here.identity.user_key(here.identity.account_of("demo")))
+    assert record is None or record.state.pending == ()
 
 
 async def test_a_read_that_raced_a_local_write_is_not_remembered() -> None:

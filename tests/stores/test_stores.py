@@ -6,6 +6,7 @@ import asyncio
 import multiprocessing
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from cognito_gate.cognito.local import Emulator
 from cognito_gate.errors import ConfigError, StoreUnavailable
 from cognito_gate.policy import AccountState, LockoutPolicy, Outcome
-from cognito_gate.stores import Store, open_store, update
+from cognito_gate.stores import Store, open_store, update, update_many
 from tests.services import store_url_for
 
 pytestmark = pytest.mark.anyio
@@ -95,6 +96,43 @@ async def test_token_owners_expire(store: Store) -> None:
 
 async def test_ping_answers(store: Store) -> None:
     await store.ping()
+
+
+async def test_update_many_applies_each_change_atomically_and_answers_in_order(
+    store: Store,
+) -> None:
+    # A login reserves the address and the account in one step; 50 at once, on two keys with
+    # their own budgets, and two of the changes on each key never interleave wrongly.
+    wide, narrow = LockoutPolicy(max_attempts=10), LockoutPolicy(max_attempts=3)
+
+    async def attempt(i: int) -> tuple[bool, bool]:
+        first, second = await update_many(
+            store,
+            [
+                ("addr", lambda s: wide.admit(s, T0, f"r{i}"), wide.expires_at),
+                ("acct", lambda s: narrow.admit(s, T0, f"r{i}"), narrow.expires_at),
+            ],
+        )
+        return first.allowed, second.allowed
+
+    answers = await asyncio.gather(*(attempt(i) for i in range(50)))
+    assert sum(a for a, _ in answers) == 10
+    assert sum(b for _, b in answers) == 3
+    for key, kept in (("addr", 10), ("acct", 3)):
+        record = await store.load(key)
+        assert record is not None
+        assert len(record.state.pending) == kept
+    # A release of both, in order: each change's result comes back in its place.
+    released = await update_many(
+        store,
+        [
+            ("acct", lambda s: (len(s.pending), replace(s, pending=())), narrow.expires_at),
+            ("addr", lambda s: (len(s.pending), replace(s, pending=())), wide.expires_at),
+        ],
+    )
+    assert released == [3, 10]
+    assert await store.load("acct") is None
+    assert await store.load("addr") is None
 
 
 def _hammer(url: str, reservations: int, queue: multiprocessing.Queue[int]) -> None:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 from cognito_gate.errors import ConfigError
-from cognito_gate.stores.base import Store, Versioned, update, watch_writes
+from cognito_gate.stores.base import Store, Versioned, update, update_many, watch_writes
 from cognito_gate.stores.memory import MemoryStore
 from cognito_gate.stores.sqlite import SqliteStore
 
@@ -20,6 +20,7 @@ __all__ = [
     "Versioned",
     "open_store",
     "update",
+    "update_many",
     "watch_writes",
 ]
 

@@ -104,6 +104,23 @@ class Transactional(Protocol):
         ...
 
 
+#: One update of :func:`update_many`: the key, the pure change, the expiry of its result.
+Change = tuple[
+    str,
+    Callable[[AccountState], tuple[Any, AccountState]],
+    Callable[[AccountState], float | None],
+]
+
+
+@runtime_checkable
+class TransactionalMany(Protocol):
+    """A store that can apply pure changes to several records in one transaction."""
+
+    async def apply_many(self, changes: Sequence[Change]) -> list[Any]:
+        """:meth:`Transactional.apply` for each change, in order, in one transaction."""
+        ...
+
+
 def first_version() -> int:
     """The version of a newly created record: random, so that a writer holding the version of a
     record deleted meanwhile never matches its successor (no ABA between delete and create)."""
@@ -180,7 +197,42 @@ async def update(
             written(key)
 
 
+async def update_many(store: Store, changes: Sequence[Change]) -> list[Any]:
+    """Several :func:`update` calls on distinct keys, independent of each other, in as few steps
+    as the store allows: one transaction (:class:`TransactionalMany`: memory, SQLite), else all at
+    once, each its own atomic compare-and-swap (one round trip of waiting instead of one per
+    key). Their results, in order. If one fails, the others may have been applied."""
+    if len(changes) == 1:
+        key, change, expires = changes[0]
+        return [await update(store, key, change, expires)]
+    if not _many(store):
+        # Every update ends before any error is raised: a caller undoing them after an error
+        # never races one still in flight.
+        done = await asyncio.gather(
+            *(update(store, *change) for change in changes), return_exceptions=True
+        )
+        for outcome in done:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return list(done)
+    try:
+        return await store.apply_many(changes)
+    finally:
+        for written in _WATCHERS.get(store, ()):
+            for key, _, _ in changes:
+                written(key)
+
+
 _TRANSACTIONAL: dict[type, bool] = {}
+_MANY: dict[type, bool] = {}
+
+
+def _many(store: Store) -> TypeGuard[TransactionalMany]:
+    kind = type(store)
+    known = _MANY.get(kind)
+    if known is None:
+        known = _MANY[kind] = isinstance(store, TransactionalMany)
+    return known
 
 
 def _transactional(store: Store) -> TypeGuard[Transactional]:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from cognito_gate.policy import AccountState
-from cognito_gate.stores.base import EVENTS_KEPT, Versioned, first_version
+from cognito_gate.stores.base import EVENTS_KEPT, Change, Versioned, first_version
 
 #: Writes between two sweeps of what has expired.
 SWEEP_EVERY = 1000
@@ -62,6 +62,14 @@ class MemoryStore:
     ) -> T:
         """Read, change and write the record under ``key`` with no await between: atomic in the
         event loop, as :class:`~cognito_gate.stores.base.Transactional` asks."""
+        return self._apply(key, change, expires)
+
+    def _apply(
+        self,
+        key: str,
+        change: Callable[[AccountState], tuple[T, AccountState]],
+        expires: Callable[[AccountState], float | None],
+    ) -> T:
         entry = self._records.get(key)
         live = entry is not None and (entry[2] is None or entry[2] > self._clock())
         before = entry[1] if entry is not None and live else _EMPTY
@@ -76,6 +84,10 @@ class MemoryStore:
         self._records[key] = (version, after, expires(after))
         self._wrote()
         return result
+
+    async def apply_many(self, changes: Sequence[Change]) -> list[Any]:
+        """Each change in turn, with no await between: one step."""
+        return [self._apply(key, change, expires) for key, change, expires in changes]
 
     async def swap(
         self, key: str, expected: int | None, state: AccountState | None, expires_at: float | None

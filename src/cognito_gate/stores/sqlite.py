@@ -31,6 +31,7 @@ from cognito_gate.errors import StoreUnavailable
 from cognito_gate.policy import AccountState
 from cognito_gate.stores.base import (
     EVENTS_KEPT,
+    Change,
     Versioned,
     decode_state,
     encode_state,
@@ -213,6 +214,26 @@ class SqliteStore:
         result = await self._step(work)
         await self._count_write()
         return result
+
+    async def apply_many(self, changes: Sequence[Change]) -> list[Any]:
+        """:meth:`apply` for each change, in order, in one transaction."""
+        now = self._clock()
+
+        def work(db: sqlite3.Connection) -> list[Any]:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                results = [
+                    _apply(db, key, change, expires, now) for key, change, expires in changes
+                ]
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return results
+
+        results = await self._step(work)
+        await self._count_write()
+        return results
 
     async def load(self, key: str) -> Versioned | None:
         now = self._clock()
