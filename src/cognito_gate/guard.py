@@ -33,7 +33,7 @@ from cognito_gate.metrics import Metrics
 from cognito_gate.policy import AccountState, LockoutPolicy, Outcome, Verdict, account_policy
 from cognito_gate.policy import address_policy as make_address_policy
 from cognito_gate.refusals import Refusals
-from cognito_gate.stores import Store, update, update_many, watch_writes
+from cognito_gate.stores import Store, read, update, update_many, watch_writes
 from cognito_gate.stores.base import Change
 
 logger = logging.getLogger("cognito_gate.gate")
@@ -117,7 +117,7 @@ class Guard:
         if remembered is not None:
             return remembered
         epoch = self.refusals.epoch
-        record = await self.store.load(key)
+        record = await read(self.store, key)  # also a hint for the reservation that may follow
         state = record.state if record else AccountState()
         verdict = policy.check(policy.current(state, now) if current else state, now)
         self.refusals.put(key, verdict, now, epoch, advisory=advisory)

@@ -14,7 +14,7 @@ import pytest
 from cognito_gate.cognito.local import Emulator
 from cognito_gate.errors import ConfigError, StoreUnavailable
 from cognito_gate.policy import AccountState, LockoutPolicy, Outcome
-from cognito_gate.stores import Store, open_store, update, update_many
+from cognito_gate.stores import Store, open_store, read, update, update_many
 from tests.services import store_url_for
 
 pytestmark = pytest.mark.anyio
@@ -296,3 +296,73 @@ def test_a_store_used_from_a_new_event_loop_still_answers(store_url: str) -> Non
     assert asyncio.run(admit("first"))
     assert asyncio.run(admit("second"))  # another loop, the same store object
     assert asyncio.run(pending()) == {"first", "second"}
+
+
+async def _two_processes(store_url: str) -> tuple[Store, Store]:
+    if store_url.startswith("memory"):
+        pytest.skip("memory:// is one process's own")
+    return open_store(store_url, clock=lambda: T0), open_store(store_url, clock=lambda: T0)
+
+
+async def test_an_update_on_a_stale_hint_loses_nothing_written_elsewhere(store_url: str) -> None:
+    here, elsewhere = await _two_processes(store_url)
+    try:
+        assert await read(here, "k") is None  # kept as a hint: "absent"
+        await update(elsewhere, "k", lambda s: (None, AccountState(lockouts=5)), lambda s: None)
+        await update(
+            here, "k", lambda s: (None, replace(s, lockouts=s.lockouts + 1)), lambda s: None
+        )
+        record = await read(elsewhere, "k")
+        assert record is not None
+        assert record.state.lockouts == 6  # the swap on the hint failed, the retry read 5
+        # the same on a hint of a present record, now stale
+        await update(elsewhere, "k", lambda s: (None, replace(s, lockouts=10)), lambda s: None)
+        await update(
+            here, "k", lambda s: (None, replace(s, lockouts=s.lockouts + 1)), lambda s: None
+        )
+        again = await read(here, "k")
+        assert again is not None
+        assert again.state.lockouts == 11
+    finally:
+        await here.close()
+        await elsewhere.close()
+
+
+async def test_nothing_to_write_on_a_hint_is_made_sure_of_with_a_read(store_url: str) -> None:
+    here, elsewhere = await _two_processes(store_url)
+    try:
+        assert await read(here, "k") is None  # hint: absent
+        await update(elsewhere, "k", lambda s: (None, AccountState(lockouts=1)), lambda s: None)
+        # "clear" judged on the hint alone would write nothing; the record must go
+        cleared = await update(here, "k", lambda s: (s.lockouts, AccountState()), lambda s: None)
+        assert cleared == 1
+        assert await read(elsewhere, "k") is None
+    finally:
+        await here.close()
+        await elsewhere.close()
+
+
+async def test_an_update_after_a_read_or_an_update_of_its_key_reads_nothing_more(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A login reads an account, reserves a place on it, then records the outcome: one read.
+    if not hasattr(store, "swap") or hasattr(store, "apply"):
+        pytest.skip("a transactional store reads inside its own transaction")
+    await update(store, "k", lambda s: (None, AccountState(lockouts=1)), lambda s: None)
+    await read(store, "k")
+    loads = 0
+    load = store.load
+
+    async def counted(key: str) -> object:
+        nonlocal loads
+        loads += 1
+        return await load(key)
+
+    monkeypatch.setattr(store, "load", counted)
+    for n in (2, 3, 4):
+        await update(store, "k", lambda s, n=n: (None, replace(s, lockouts=n)), lambda s: None)
+    assert loads == 0
+    monkeypatch.undo()
+    record = await store.load("k")
+    assert record is not None
+    assert record.state.lockouts == 4

@@ -9,7 +9,14 @@ import time
 from collections.abc import Callable
 
 from cognito_gate.errors import ConfigError
-from cognito_gate.stores.base import Store, Versioned, update, update_many, watch_writes
+from cognito_gate.stores.base import (
+    Store,
+    Versioned,
+    read,
+    update,
+    update_many,
+    watch_writes,
+)
 from cognito_gate.stores.memory import MemoryStore
 from cognito_gate.stores.sqlite import SqliteStore
 
@@ -19,6 +26,7 @@ __all__ = [
     "Store",
     "Versioned",
     "open_store",
+    "read",
     "update",
     "update_many",
     "watch_writes",

@@ -48,6 +48,8 @@ class Store(Protocol):
         self, key: str, expected: int | None, state: AccountState | None, expires_at: float | None
     ) -> bool:
         """Write ``state`` (None deletes) if the stored version is ``expected`` (None: absent).
+        An update of version N stores version N + 1; a new record starts at
+        :func:`first_version`.
 
         ``expires_at`` (epoch seconds) lets the backend forget the record; None keeps it.
         Returns False when another writer got there first.
@@ -251,19 +253,52 @@ async def _update(
     change: Callable[[AccountState], tuple[T, AccountState]],
     expires: Callable[[AccountState], float | None],
 ) -> T:
-    for attempt in range(MAX_SWAP_RETRIES):
-        if attempt:
-            # Another process won the race: back off a little, with jitter, and read again.
-            await asyncio.sleep(random.uniform(0, 0.001 * min(attempt, 20)))
-        record = await store.load(key)
-        before = record.state if record else AccountState()
+    hints = _HINTS.get(store)
+    hint = hints.pop(key, None) if hints else None
+    lost = 0
+    while lost < MAX_SWAP_RETRIES:
+        # What this process last read or wrote of the key saves a read: the swap checks it.
+        record = hint[0] if hint else await store.load(key)
+        hinted, hint = hint is not None, None
+        before = record.state if record else _EMPTY
         result, after = change(before)
-        if after == before:
-            return result
+        if after == before or (record is None and after == _EMPTY):
+            if not hinted:
+                return result
+            continue  # nothing to write, judged on a hint: make sure with a read
         version = record.version if record else None
-        if record is None and after == AccountState():
-            return result
-        target = None if after == AccountState() else after
+        target = None if after == _EMPTY else after
         if await store.swap(key, version, target, expires(after)):
-            return result
+            if version is not None:  # an update of version N wrote N + 1 (a delete: absent)
+                _hint(store, key, None if target is None else Versioned(target, version + 1))
+            return result  # (a new record's first version is the store's own: no hint)
+        # Another writer got there first: back off a little, with jitter, and read again.
+        lost += 1
+        await asyncio.sleep(random.uniform(0, 0.001 * min(lost, 20)))
     raise StoreUnavailable("The lockout store is too contended; try again.")
+
+
+#: Records remembered per store, at most, as hints for the next update (see :func:`read`).
+HINTS_KEPT = 10_000
+_HINTS: weakref.WeakKeyDictionary[object, dict[str, tuple[Versioned | None]]] = (
+    weakref.WeakKeyDictionary()
+)
+_EMPTY = AccountState()
+
+
+def _hint(store: Store, key: str, record: Versioned | None) -> None:
+    hints = _HINTS.setdefault(store, {})
+    if len(hints) >= HINTS_KEPT:
+        hints.clear()
+    hints[key] = (record,)
+
+
+async def read(store: Store, key: str) -> Versioned | None:
+    """``store.load(key)``, kept as a hint for this process's next :func:`update` of the key,
+    which then tries its compare-and-swap on it without reading again. A hint is used once; a
+    stale one (another process wrote meanwhile) only costs the swap it fails, never correctness:
+    versions never repeat (:func:`first_version`)."""
+    record = await store.load(key)
+    if not _transactional(store):  # a transaction reads for itself
+        _hint(store, key, record)
+    return record
