@@ -467,3 +467,32 @@ def test_url_options_reach_redis_py() -> None:
     assert kwargs["socket_connect_timeout"] == redis_store.TIMEOUT
     assert "prefix" not in kwargs
     assert repr(store) == "RedisStore(redis://127.0.0.1:6379/3, prefix='p')"
+
+
+async def test_a_burst_beyond_the_pool_waits_for_a_connection(url: str) -> None:
+    # 200 steps at once on two connections: they queue; none is refused (it was a 503 each).
+    store = open_store(f"{url}&max_connections=2", clock=lambda: 1_800_000_000.0)
+    try:
+        # (past two connections in use, redis-py's pool raises: StoreUnavailable here)
+        assert await asyncio.gather(*(store.load(f"k{i}") for i in range(200))) == [None] * 200
+        assert isinstance(store, RedisStore)
+        assert store._redis.connection_pool.max_connections == 2
+    finally:
+        await store.close()
+
+
+async def test_every_connection_busy_too_long_is_a_503(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redis_store, "TIMEOUT", 0.05)
+    store = open_store(f"{url}&max_connections=1", clock=lambda: 1_800_000_000.0)
+    assert isinstance(store, RedisStore)
+    try:
+        permits = store._loop_permits()
+        await permits.acquire()  # the only connection, held by a step that never ends
+        with pytest.raises(StoreUnavailable):
+            await store.load("k")
+        permits.release()
+        assert await store.load("k") is None  # and it answers again once freed
+    finally:
+        await store.close()

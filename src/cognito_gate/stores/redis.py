@@ -43,7 +43,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
+from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.connection import URL_QUERY_ARGUMENT_PARSERS
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -227,6 +227,7 @@ class RedisStore:
     ) -> None:
         self._make_pool = make_pool
         self._made = Redis.from_pool(make_pool())
+        self._permits: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._prefix = _check_prefix(prefix)
         self._clock = clock
@@ -241,8 +242,16 @@ class RedisStore:
         if self._loop is not loop:
             if self._loop is not None:
                 self._made = Redis.from_pool(self._make_pool())
+            self._permits = None
             self._loop = loop
         return self._made
+
+    def _loop_permits(self) -> asyncio.Semaphore:
+        """One permit per connection the pool may open, for the running loop's client."""
+        client = self._redis
+        if self._permits is None:
+            self._permits = asyncio.Semaphore(client.connection_pool.max_connections)
+        return self._permits
 
     @classmethod
     def from_url(
@@ -252,13 +261,9 @@ class RedisStore:
         parsed = _Url(url)
 
         def make_pool() -> ConnectionPool:
-            # A burst beyond the pool waits for a connection (up to TIMEOUT), as a request waits
-            # for any store step: redis-py's default pool raised at once past 100 connections in
-            # use, and 200 simultaneous logins on one process were answered 503 (a test found it).
-            return BlockingConnectionPool.from_url(
+            return ConnectionPool.from_url(
                 parsed.redis_url,
                 max_connections=MAX_CONNECTIONS,
-                timeout=TIMEOUT,
                 socket_timeout=TIMEOUT,
                 socket_connect_timeout=TIMEOUT,
                 retry=Retry(NoBackoff(), 0),
@@ -277,13 +282,28 @@ class RedisStore:
 
     @contextlib.asynccontextmanager
     async def _guard(self) -> AsyncIterator[None]:
-        """The one place where a Redis failure becomes StoreUnavailable."""
+        """The one place where a Redis failure becomes StoreUnavailable; and where a burst beyond
+        the pool's connections waits for one (up to TIMEOUT), as a request waits for any store
+        step. redis-py's pool raises at once when all its connections are in use (200
+        simultaneous logins on one process were answered 503), and its blocking pool costs a
+        timer per command (a tenth of a login, profiled): a semaphore waits only when full."""
+        permits = self._loop_permits()
+        if permits.locked():
+            try:
+                await asyncio.wait_for(permits.acquire(), TIMEOUT)
+            except TimeoutError:
+                logger.warning("redis store %r: every connection busy for %.0f s", self, TIMEOUT)
+                raise StoreUnavailable("The lockout store is unavailable.") from None
+        else:
+            await permits.acquire()
         try:
             yield
         except (RedisError, OSError) as exc:
             detail = self._url.scrub(str(exc)) if self._url else str(exc)
             logger.warning("redis store %r: %s: %s", self, type(exc).__name__, detail)
             raise StoreUnavailable("The lockout store is unavailable.") from exc
+        finally:
+            permits.release()
 
     # -- keys ------------------------------------------------------------------------------------
 
