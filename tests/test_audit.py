@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from typing import Any
 
-from cognito_gate.audit import Audit
+import pytest
+
+from cognito_gate import audit as audit_module
+from cognito_gate.audit import LINGER_SECONDS, Audit
 from cognito_gate.metrics import Metrics
 from cognito_gate.stores import MemoryStore
 
@@ -50,3 +55,46 @@ def test_a_full_queue_drops_and_counts_instead_of_growing() -> None:
         return queued, metrics.value("cognito_gate_events_dropped_total")
 
     assert asyncio.run(run()) == (10, 15)
+
+
+def test_the_writer_waits_a_moment_so_a_stream_of_refusals_is_few_writes() -> None:
+    # Refusals arriving one by one, the loop turning between them (as requests do): each write
+    # of the store holds every refusal of the wait before it in one merged event.
+    class Counting(MemoryStore):
+        writes = 0
+
+        async def add_events(self, events: Sequence[dict[str, Any]]) -> None:
+            Counting.writes += 1
+            await super().add_events(events)
+
+    async def run() -> list[dict[str, object]]:
+        store = Counting()
+        audit = Audit(store, Metrics())
+        for n in range(200):
+            audit.add(event("locked", n))
+            await asyncio.sleep(0)
+        await asyncio.sleep(LINGER_SECONDS * 4)  # written without a flush
+        assert audit.queued == 0
+        return await store.events(None, 100)
+
+    events = asyncio.run(run())
+    assert sum(int(e.get("count", 1)) for e in events) == 200  # nothing lost
+    assert Counting.writes == len(events) <= 2  # not one write per turn of the loop
+
+
+def test_a_flush_does_not_wait_for_the_writers_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit_module, "LINGER_SECONDS", 30.0)  # a wait no test would sit out
+
+    async def run() -> tuple[int, float]:
+        store = MemoryStore()
+        audit = Audit(store, Metrics())
+        audit.add(event("failure", 1))
+        await asyncio.sleep(0)  # the writer has started its wait
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await audit.flush()
+        return len(await store.events(None, 10)), loop.time() - started
+
+    written, waited = asyncio.run(run())
+    assert written == 1
+    assert waited < 10  # woken, not timed out
