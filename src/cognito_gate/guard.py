@@ -7,9 +7,10 @@ processes share the store.
 
 1. A read of the account's record (no write): a locked account is refused at once. A refusal read
    once is remembered briefly (``refusals``): the next attempts on it cost no store work at all.
-2. A reservation on the address, then on the account (each one atomic store update).
+2. A reservation on the address and one on the account, in one store step (each atomic); if one
+   is refused, the other is given back.
 3. One Cognito call.
-4. Its outcome recorded on both; an unexpected exception releases both reservations.
+4. Its outcome recorded on both, in one store step; an unexpected exception releases both.
 """
 
 from __future__ import annotations
