@@ -207,3 +207,47 @@ async def test_concurrent_attempts_on_a_remembered_lock_reach_cognito_never(
     )
     assert all(isinstance(a, e.AccountLocked) for a in answers)
     assert calls == []
+
+
+async def test_a_herd_arriving_when_the_memo_runs_out_makes_one_read_per_key(
+    replicas: Callable[..., tuple[Gate, Gate]], clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate, _ = replicas()
+    await lock_demo(gate)
+    with pytest.raises(e.AccountLocked):
+        await gate.login("demo", PASSWORD, HOME)  # remembered
+    clock.advance(2)  # past the memo's second: 200 attempts at once all miss it
+    loads = CountedLoads(gate, monkeypatch)
+    answers = await asyncio.gather(
+        *(gate.login("demo", PASSWORD, HOME) for _ in range(200)), return_exceptions=True
+    )
+    assert all(isinstance(a, e.AccountLocked) for a in answers)
+    assert loads.count == 2  # the address's record and the account's, each read once
+
+
+async def test_a_check_arriving_after_a_local_write_does_not_share_an_older_read(
+    replicas: Callable[..., tuple[Gate, Gate]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A read in flight began before the unlock: a login after the unlock must not take its answer.
+    gate, _ = replicas(refusal_cache_seconds=0)
+    await lock_demo(gate)
+    release = asyncio.Event()
+    load = gate.store.load
+    account_key = gate.identity.user_key(gate.identity.account_of("demo"))
+
+    async def slow(key: str) -> Any:
+        record = await load(key)
+        if key == account_key:
+            await release.wait()
+        return record
+
+    monkeypatch.setattr(gate.store, "load", slow)
+    early = asyncio.ensure_future(gate.login("demo", PASSWORD, HOME))
+    await asyncio.sleep(0.05)  # its read of the account is in flight, holding the locked record
+    monkeypatch.setattr(gate.store, "load", load)
+    await Admin(gate).unlock("demo")
+    # (sharing the held read would wait for it: bounded, so that such a regression fails fast)
+    assert (await asyncio.wait_for(gate.login("demo", PASSWORD, HOME), 10)).username == "demo"
+    release.set()
+    with pytest.raises(e.AccountLocked):  # it read before the unlock: refused, as it would be
+        await early
