@@ -346,13 +346,21 @@ def run_latency(
             )
             assert answer.status_code == 200, answer.text
 
+        def bare(client: httpx.Client = client) -> None:
+            # The floor of any gateway: this client, this server, one HTTP round trip, no work.
+            answer = client.post("/bare", json={"username": "bench", "password": PASSWORD})
+            assert answer.status_code == 200, answer.text
+
         latency(20, direct)
         latency(20, through_gateway)
+        latency(20, bare)
         gate_ms: list[float] = []
         direct_ms: list[float] = []
+        bare_ms: list[float] = []
         for _ in range(args.calls // 25):  # interleaved blocks of 25
             direct_ms += latency(25, direct)
             gate_ms += latency(25, through_gateway)
+            bare_ms += latency(25, bare)
         client.close()
         rows.append(
             {
@@ -361,6 +369,7 @@ def run_latency(
                 "gateway_p50_ms": statistics.median(gate_ms),
                 "direct_p99_ms": quantile(direct_ms, 0.99),
                 "gateway_p99_ms": quantile(gate_ms, 0.99),
+                "bare_http_p50_ms": statistics.median(bare_ms),
             }
         )
     return rows
@@ -419,15 +428,17 @@ def print_table(results: dict[str, Any]) -> None:
             f"{row['p99_ms']:>9.2f}{ratio:>8.2f}{wrong_answers(row):>7}"
         )
     print("\n(c) one login at a time against the emulator: gateway beside direct AdminInitiateAuth")
+    print("(http p50: the bare endpoint's round trip from the same client, the floor of +p50)")
     print(
         f"{'store':<11}{'direct p50':>11}{'gate p50':>10}{'+p50':>7}{'direct p99':>11}"
-        f"{'gate p99':>10}{'+p99':>7}"
+        f"{'gate p99':>10}{'+p99':>7}{'http p50':>10}"
     )
     for row in results["c"]:
         print(
             f"{row['store']:<11}{row['direct_p50_ms']:>11.2f}{row['gateway_p50_ms']:>10.2f}"
             f"{row['gateway_p50_ms'] - row['direct_p50_ms']:>7.2f}{row['direct_p99_ms']:>11.2f}"
             f"{row['gateway_p99_ms']:>10.2f}{row['gateway_p99_ms'] - row['direct_p99_ms']:>7.2f}"
+            f"{row.get('bare_http_p50_ms', float('nan')):>10.2f}"
         )
     if results.get("d"):
         print("\n(d) serve --workers N, refusing a locked account, 32 connections")
