@@ -22,6 +22,7 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
 from cognito_gate import errors as e
@@ -42,6 +43,16 @@ logger = logging.getLogger("cognito_gate.gate")
 R = TypeVar("R")
 #: A shared read ended without an answer (its reader was cancelled): read again.
 _RETRY: Any = object()
+
+
+@dataclass
+class _Read:
+    """A read of one key in flight, shared by the checks that arrive meanwhile."""
+
+    future: asyncio.Future[Versioned | None]
+    stale: bool = False  # a write of this process to the key landed meanwhile
+
+
 #: The answers a failed attempt gets, which :func:`failure_floor` pads.
 FAILED = (e.InvalidCredentials, e.AccountLocked, e.TooManyRequests, e.CodeMismatch)
 
@@ -103,7 +114,7 @@ class Guard:
         # One read of a key at a time (_read): when a remembered refusal runs out, the requests
         # of an attack all miss it at once, and each read of a network store costs a Cognito-
         # sized slice of CPU in its driver (profiled on DynamoDB: a quarter of the samples).
-        self._reads: dict[str, asyncio.Future[Versioned | None]] = {}
+        self._reads: dict[str, _Read] = {}
         watch_writes(store, self._written)
 
     # -- reading ------------------------------------------------------------------------------------
@@ -111,19 +122,23 @@ class Guard:
     def _written(self, key: str) -> None:
         """This process wrote ``key``: what was remembered or is being read of it is stale."""
         self.refusals.forget(key)
-        self._reads.pop(key, None)  # checks arriving from now on read afresh
+        pending = self._reads.pop(key, None)  # checks arriving from now on read afresh
+        if pending is not None:
+            pending.stale = True  # and what the read in flight finds is not remembered
 
-    async def _read(self, key: str) -> Versioned | None:
-        """The record under ``key``; a check arriving while a read of it is in flight shares
-        that read's answer (a read begun before any write this process made to the key since:
-        :meth:`_written` drops it)."""
+    async def _read(self, key: str) -> tuple[Versioned | None, bool]:
+        """The record under ``key``, and whether no write of this process to the key raced the
+        read (only then may its verdict be remembered). A check arriving while a read of the key
+        is in flight shares that read's answer; a write drops the shared read (:meth:`_written`),
+        so no check arriving after it takes an older answer."""
         pending = self._reads.get(key)
         if pending is not None:
-            answer = await asyncio.shield(pending)
+            answer = await asyncio.shield(pending.future)
             if answer is not _RETRY:
-                return answer
-        future: asyncio.Future[Versioned | None] = asyncio.get_running_loop().create_future()
-        self._reads[key] = future
+                return answer, not pending.stale
+        current = _Read(asyncio.get_running_loop().create_future())
+        self._reads[key] = current
+        future = current.future
         try:
             record = await read(self.store, key)  # also a hint for the reservation that follows
         except Exception as exc:
@@ -136,9 +151,9 @@ class Guard:
         else:
             future.set_result(record)
         finally:
-            if self._reads.get(key) is future:
+            if self._reads.get(key) is current:
                 del self._reads[key]
-        return record
+        return record, not current.stale
 
     async def _check(
         self,
@@ -155,11 +170,11 @@ class Guard:
         remembered = self.refusals.get(key, now)
         if remembered is not None:
             return remembered
-        epoch = self.refusals.epoch
-        record = await self._read(key)
+        record, fresh = await self._read(key)
         state = record.state if record else AccountState()
         verdict = policy.check(policy.current(state, now) if current else state, now)
-        self.refusals.put(key, verdict, now, epoch, advisory=advisory)
+        if fresh:
+            self.refusals.put(key, verdict, now, advisory=advisory)
         return verdict
 
     async def account_lock(self, account: Account) -> Verdict:

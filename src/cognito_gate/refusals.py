@@ -10,8 +10,8 @@ store read per refused attempt, a third of a refusal's time on SQLite and more o
   attempt through, so the promise (at most ``MAX_ATTEMPTS`` checks reach Cognito) is untouched.
   Transient refusals ("busy": checks in flight fill the budget) are not remembered.
 - Every write this process makes to a key (:func:`cognito_gate.stores.update`: an unlock, a reset,
-  a recorded attempt) forgets that key's entry at once, and a read that raced such a write is not
-  remembered (the memo's epoch moved meanwhile).
+  a recorded attempt) forgets that key's entry at once, and the guard does not remember what a
+  read that raced such a write of the same key found (``Guard._read``).
 - An unlock made by another process (another replica, the CLI) is seen here within
   ``REFUSAL_CACHE_SECONDS`` (default 1; 0 turns the memo off).
 - At most :data:`MAX_ENTRIES` keys are remembered; past that, the expired go first, then all.
@@ -47,7 +47,6 @@ class Refusals:
     def __init__(self, hold: float, *, max_entries: int = MAX_ENTRIES) -> None:
         self.hold = hold
         self.max_entries = max_entries
-        self.epoch = 0  # moves at every forget: a read begun before it is not remembered
         self._entries: dict[str, _Entry] = {}
 
     def get(self, key: str, now: float) -> Verdict | None:
@@ -62,12 +61,10 @@ class Refusals:
             return _OPEN
         return Verdict(False, None if entry.ends is None else entry.ends - now, entry.reason)
 
-    def put(
-        self, key: str, verdict: Verdict, now: float, epoch: int, *, advisory: bool = False
-    ) -> None:
-        """Remember ``verdict``, read at ``now`` by a read that began at ``epoch`` (``advisory``:
-        an allowed verdict too, where a reservation decides anyway)."""
-        if self.hold <= 0 or verdict.reason == "busy" or epoch != self.epoch:
+    def put(self, key: str, verdict: Verdict, now: float, *, advisory: bool = False) -> None:
+        """Remember ``verdict``, read at ``now`` by a read no write of this process raced
+        (``advisory``: an allowed verdict too, where a reservation decides anyway)."""
+        if self.hold <= 0 or verdict.reason == "busy":
             return
         if verdict.allowed and not advisory:
             return
@@ -81,7 +78,6 @@ class Refusals:
 
     def forget(self, key: str) -> None:
         """``key`` was written by this process: its refusal may have ended."""
-        self.epoch += 1
         self._entries.pop(key, None)
 
     def __len__(self) -> int:

@@ -18,13 +18,14 @@ from cognito_gate.admin import Admin
 from cognito_gate.cognito.idp import ClientContext
 from cognito_gate.cognito.local import LocalPool
 from cognito_gate.gate import Gate
-from cognito_gate.policy import Verdict
+from cognito_gate.policy import Outcome, Verdict
 from cognito_gate.refusals import Refusals
 from tests.conftest import FakeClock, make_gate
 from tests.server.conftest import PASSWORD
 from tests.services import store_url_for
 
 pytestmark = pytest.mark.anyio
+_OK = Outcome.NEUTRAL
 HOME = ClientContext(ip="192.0.2.10")
 
 
@@ -162,30 +163,68 @@ async def test_an_address_remembered_open_is_still_refused_by_its_reservation(
     assert record is None or record.state.pending == ()
 
 
-async def test_a_read_that_raced_a_local_write_is_not_remembered() -> None:
-    memo = Refusals(5.0)
-    epoch = memo.epoch
-    memo.forget("k")  # a write landed while the read was in flight
-    memo.put("k", Verdict(False, 60.0, "locked"), 0.0, epoch)
-    assert memo.get("k", 0.1) is None
-    memo.put("k", Verdict(False, 60.0, "locked"), 0.0, memo.epoch)
-    assert memo.get("k", 0.1) == Verdict(False, pytest.approx(59.9), "locked")
+async def test_a_read_that_raced_a_local_write_of_its_key_is_not_remembered(
+    replicas: Callable[..., tuple[Gate, Gate]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate, _ = replicas()
+    await lock_demo(gate)
+    release = asyncio.Event()
+    load = gate.store.load
+    account_key = gate.identity.user_key(gate.identity.account_of("demo"))
+
+    async def slow(key: str) -> Any:
+        record = await load(key)
+        if key == account_key:
+            await release.wait()
+        return record
+
+    monkeypatch.setattr(gate.store, "load", slow)
+    early = asyncio.ensure_future(gate.login("demo", PASSWORD, HOME))
+    await asyncio.sleep(0.05)  # its read holds the locked record
+    monkeypatch.setattr(gate.store, "load", load)
+    await Admin(gate).unlock("demo")
+    release.set()
+    with pytest.raises(e.AccountLocked):
+        await early  # answered by what it read
+    # ... but that refusal was not remembered: the next login goes through at once
+    assert (await gate.login("demo", PASSWORD, HOME)).username == "demo"
+
+
+async def test_writes_to_other_keys_do_not_keep_a_refusal_from_being_remembered(
+    replicas: Callable[..., tuple[Gate, Gate]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An attack on a locked account while others log in: their writes land during its reads.
+    gate, _ = replicas()
+    await lock_demo(gate)
+    loads = CountedLoads(gate, monkeypatch)
+    others = [gate.login("demo", PASSWORD, ClientContext(ip=f"203.0.113.{i}")) for i in range(20)]
+    busy = [
+        gate.guard.record(gate.guard.policy, f"{gate.identity.pool_id}\x1fuser\x1fx{i}", None, _OK)
+        for i in range(20)
+    ]
+    answers = await asyncio.gather(*others, *busy, return_exceptions=True)
+    assert all(isinstance(a, e.AccountLocked) for a in answers[:20])
+    after = loads.count
+    for _ in range(20):
+        with pytest.raises(e.AccountLocked):
+            await gate.login("demo", PASSWORD, HOME)
+    assert loads.count == after + 1  # HOME's address, read once; the account remembered
 
 
 async def test_the_memo_keeps_no_busy_verdict_and_nothing_past_its_bounds() -> None:
     memo = Refusals(1.0, max_entries=3)
-    memo.put("busy", Verdict(False, 2.0, "busy"), 0.0, memo.epoch)
-    memo.put("open", Verdict(True), 0.0, memo.epoch)  # not advisory: not kept
+    memo.put("busy", Verdict(False, 2.0, "busy"), 0.0)
+    memo.put("open", Verdict(True), 0.0)  # not advisory: not kept
     assert memo.get("busy", 0.0) is None
     assert memo.get("open", 0.0) is None
-    memo.put("short", Verdict(False, 0.2, "locked"), 0.0, memo.epoch)
+    memo.put("short", Verdict(False, 0.2, "locked"), 0.0)
     assert memo.get("short", 0.19) is not None
     assert memo.get("short", 0.2) is None
-    memo.put("admin", Verdict(False, None, "admin"), 0.0, memo.epoch)
+    memo.put("admin", Verdict(False, None, "admin"), 0.0)
     assert memo.get("admin", 0.99) == Verdict(False, None, "admin")
     assert memo.get("admin", 1.0) is None  # the hold
     for i in range(10):
-        memo.put(f"k{i}", Verdict(False, 60.0, "locked"), 0.0, memo.epoch)
+        memo.put(f"k{i}", Verdict(False, 60.0, "locked"), 0.0)
         assert len(memo) <= 3
 
 
