@@ -107,6 +107,25 @@ def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[b
             proc.kill()
 
 
+def emulator(stack: contextlib.ExitStack) -> str:
+    """moto's server in a process of its own, stopped with ``stack``; its endpoint once it
+    answers."""
+    port = free_port()
+    code = (
+        "import signal; from cognito_gate.cognito.local import Emulator;"
+        f"e = Emulator(port={port}); e.start(); signal.pause()"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    stack.enter_context(process([sys.executable, "-c", code], env))
+    endpoint = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.get(endpoint + "/moto-api/", timeout=1)
+            break
+        time.sleep(0.1)
+    return endpoint
+
+
 def gateway_env(pool: LocalPool, store: str, src: Path, **more: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COGNITO_GATE_")}
     env.update(
@@ -234,22 +253,10 @@ def main() -> None:
     ensure_wrk()
     stores = args.stores.split(",")
     tmp = Path(tempfile.mkdtemp(prefix="cg-bench-"))
-    port = free_port()
-    emu_env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    emu_code = (
-        "import signal; from cognito_gate.cognito.local import Emulator;"
-        f"e = Emulator(port={port}); e.start(); signal.pause()"
-    )
     info = machine("fastapi", "uvicorn", "starlette", "pydantic", "redis", "psycopg", "boto3")
     results: dict[str, Any] = {"machine": info, "args": vars(args) | {"src": str(args.src)}}
     with contextlib.ExitStack() as stack:
-        stack.enter_context(process([sys.executable, "-c", emu_code], emu_env))
-        endpoint = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            with contextlib.suppress(httpx.HTTPError):
-                httpx.get(endpoint + "/moto-api/", timeout=1)
-                break
-            time.sleep(0.1)
+        endpoint = emulator(stack)
         pool = provision_pool(endpoint)
         # (c) logs in as another user: demo is locked for (a)
         create_user(emulator_client(endpoint), pool.user_pool_id, "bench", PASSWORD)

@@ -16,16 +16,12 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
-import os
 import random
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -85,22 +81,10 @@ def main() -> None:
     if not Path(spy).exists():
         raise SystemExit("py-spy is not installed: .venv/bin/pip install py-spy")
     tmp = Path(tempfile.mkdtemp(prefix="cg-profile-"))
-    port = login.free_port()
-    emu_env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    emu_code = (
-        "import signal; from cognito_gate.cognito.local import Emulator;"
-        f"e = Emulator(port={port}); e.start(); signal.pause()"
-    )
     out = ROOT / "benchmarks" / "results" / f"profile-{args.store}-{args.case}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
-        stack.enter_context(login.process([sys.executable, "-c", emu_code], emu_env))
-        endpoint = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            with contextlib.suppress(httpx.HTTPError):
-                httpx.get(endpoint + "/moto-api/", timeout=1)
-                break
-            time.sleep(0.1)
+        endpoint = login.emulator(stack)
         pool = provision_pool(endpoint)
         tag = f"pf{random.getrandbits(32):x}"
         store_url = login.STORE_URLS[args.store].format(tmp=tmp, endpoint=endpoint, tag=tag)
