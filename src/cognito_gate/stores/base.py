@@ -195,7 +195,12 @@ async def update(
         async with _KEY_LOCKS.hold(store, key):
             return await _update(store, key, change, expires)
     finally:
-        for written in _WATCHERS.get(store, ()):
+        _wrote(store, (key,))
+
+
+def _wrote(store: object, keys: Sequence[str]) -> None:
+    for written in _WATCHERS.get(store, ()):
+        for key in keys:
             written(key)
 
 
@@ -220,31 +225,27 @@ async def update_many(store: Store, changes: Sequence[Change]) -> list[Any]:
     try:
         return await store.apply_many(changes)
     finally:
-        for written in _WATCHERS.get(store, ()):
-            for key, _, _ in changes:
-                written(key)
+        _wrote(store, [key for key, _, _ in changes])
 
 
-_TRANSACTIONAL: dict[type, bool] = {}
-_MANY: dict[type, bool] = {}
+_IMPLEMENTS: dict[tuple[type, type], bool] = {}
 
 
-def _many(store: Store) -> TypeGuard[TransactionalMany]:
-    kind = type(store)
-    known = _MANY.get(kind)
+def _implements(store: Store, protocol: type) -> bool:
+    """``isinstance(store, protocol)``, asked once per class (a runtime protocol check walks its
+    attributes every time: measurable on the login path)."""
+    known = _IMPLEMENTS.get((type(store), protocol))
     if known is None:
-        known = _MANY[kind] = isinstance(store, TransactionalMany)
+        known = _IMPLEMENTS[(type(store), protocol)] = isinstance(store, protocol)
     return known
 
 
 def _transactional(store: Store) -> TypeGuard[Transactional]:
-    """``isinstance(store, Transactional)``, asked once per class (a runtime protocol check walks
-    its attributes every time: measurable on the login path)."""
-    kind = type(store)
-    known = _TRANSACTIONAL.get(kind)
-    if known is None:
-        known = _TRANSACTIONAL[kind] = isinstance(store, Transactional)
-    return known
+    return _implements(store, Transactional)
+
+
+def _many(store: Store) -> TypeGuard[TransactionalMany]:
+    return _implements(store, TransactionalMany)
 
 
 async def _update(
