@@ -70,6 +70,30 @@ async def lock_demo(gate: Gate) -> None:
             await gate.login("demo", "wrong", ClientContext(ip=f"198.51.100.{i}"))
 
 
+async def unlock_while_a_login_reads(
+    gate: Gate, monkeypatch: pytest.MonkeyPatch
+) -> tuple[asyncio.Future[Any], asyncio.Event]:
+    """demo locked; a login whose read of the account record is held (until the event is set)
+    while this process unlocks demo. Returns that login and the event."""
+    await lock_demo(gate)
+    release = asyncio.Event()
+    load = gate.store.load
+    account_key = gate.identity.user_key(gate.identity.account_of("demo"))
+
+    async def slow(key: str) -> Any:
+        record = await load(key)
+        if key == account_key:
+            await release.wait()
+        return record
+
+    monkeypatch.setattr(gate.store, "load", slow)
+    early = asyncio.ensure_future(gate.login("demo", PASSWORD, HOME))
+    await asyncio.sleep(0.05)  # its read of the account is in flight, holding the locked record
+    monkeypatch.setattr(gate.store, "load", load)
+    await Admin(gate).unlock("demo")
+    return early, release
+
+
 async def test_a_refusal_read_once_is_answered_again_without_a_read(
     replicas: Callable[..., tuple[Gate, Gate]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -167,22 +191,7 @@ async def test_a_read_that_raced_a_local_write_of_its_key_is_not_remembered(
     replicas: Callable[..., tuple[Gate, Gate]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gate, _ = replicas()
-    await lock_demo(gate)
-    release = asyncio.Event()
-    load = gate.store.load
-    account_key = gate.identity.user_key(gate.identity.account_of("demo"))
-
-    async def slow(key: str) -> Any:
-        record = await load(key)
-        if key == account_key:
-            await release.wait()
-        return record
-
-    monkeypatch.setattr(gate.store, "load", slow)
-    early = asyncio.ensure_future(gate.login("demo", PASSWORD, HOME))
-    await asyncio.sleep(0.05)  # its read holds the locked record
-    monkeypatch.setattr(gate.store, "load", load)
-    await Admin(gate).unlock("demo")
+    early, release = await unlock_while_a_login_reads(gate, monkeypatch)
     release.set()
     with pytest.raises(e.AccountLocked):
         await early  # answered by what it read
@@ -269,22 +278,7 @@ async def test_a_check_arriving_after_a_local_write_does_not_share_an_older_read
 ) -> None:
     # A read in flight began before the unlock: a login after the unlock must not take its answer.
     gate, _ = replicas(refusal_cache_seconds=0)
-    await lock_demo(gate)
-    release = asyncio.Event()
-    load = gate.store.load
-    account_key = gate.identity.user_key(gate.identity.account_of("demo"))
-
-    async def slow(key: str) -> Any:
-        record = await load(key)
-        if key == account_key:
-            await release.wait()
-        return record
-
-    monkeypatch.setattr(gate.store, "load", slow)
-    early = asyncio.ensure_future(gate.login("demo", PASSWORD, HOME))
-    await asyncio.sleep(0.05)  # its read of the account is in flight, holding the locked record
-    monkeypatch.setattr(gate.store, "load", load)
-    await Admin(gate).unlock("demo")
+    early, release = await unlock_while_a_login_reads(gate, monkeypatch)
     # (sharing the held read would wait for it: bounded, so that such a regression fails fast)
     assert (await asyncio.wait_for(gate.login("demo", PASSWORD, HOME), 10)).username == "demo"
     release.set()
