@@ -18,7 +18,7 @@ from redis.crc import key_slot
 
 from cognito_gate.errors import ConfigError, StoreUnavailable
 from cognito_gate.policy import AccountState, LockoutPolicy, Verdict
-from cognito_gate.stores import MemoryStore, open_store, update
+from cognito_gate.stores import MemoryStore, open_store, read, update, update_many
 from cognito_gate.stores import redis as redis_store
 from cognito_gate.stores.redis import RedisStore
 from tests.conftest import FakeClock
@@ -291,6 +291,23 @@ async def test_scripts_are_loaded_again_after_script_flush(
     assert record is not None
     assert len(record.state.pending) == 4
     assert await store.events("a", 5) == [{"username": "a"}]
+
+
+async def test_a_pipeline_of_swaps_loads_its_script_again_after_script_flush(
+    store: RedisStore, raw: redis_py.Redis
+) -> None:
+    policy = LockoutPolicy(max_attempts=5)
+    for key in (ACCOUNT, ACCOUNT_IP):
+        await read(store, key)  # hints: the pair below goes in one pipeline
+    raw.script_flush()
+    changes = [(key, admit(policy, "r1"), policy.expires_at) for key in (ACCOUNT, ACCOUNT_IP)]
+    verdicts = await update_many(store, changes)
+    assert [v.allowed for v in verdicts] == [True, True]
+    assert raw.script_exists(redis_store._SWAP_SCRIPT.sha) == [True]
+    for key in (ACCOUNT, ACCOUNT_IP):
+        record = await store.load(key)
+        assert record is not None
+        assert [r for r, _ in record.state.pending] == ["r1"]  # each written once, not twice
 
 
 async def test_init_loads_the_scripts(store: RedisStore, raw: redis_py.Redis) -> None:

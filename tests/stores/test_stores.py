@@ -15,6 +15,7 @@ from cognito_gate.cognito.local import Emulator
 from cognito_gate.errors import ConfigError, StoreUnavailable
 from cognito_gate.policy import AccountState, LockoutPolicy, Outcome
 from cognito_gate.stores import Store, open_store, read, update, update_many
+from cognito_gate.stores.base import SwapsMany, Versioned
 from tests.services import store_url_for
 
 pytestmark = pytest.mark.anyio
@@ -366,3 +367,98 @@ async def test_an_update_after_a_read_or_an_update_of_its_key_reads_nothing_more
     record = await store.load("k")
     assert record is not None
     assert record.state.lockouts == 4
+
+
+def _swapping(store: Store) -> SwapsMany:
+    if not isinstance(store, SwapsMany):
+        pytest.skip("this store sends its swaps one at a time")
+    return store
+
+
+async def test_swap_many_answers_each_swap_by_the_version_it_wrote(store: Store) -> None:
+    swapping = _swapping(store)
+    first = await swapping.swap_many(
+        [("a", None, AccountState(lockouts=1), None), ("b", None, AccountState(lockouts=2), None)]
+    )
+    a, b = await store.load("a"), await store.load("b")
+    assert a is not None
+    assert b is not None
+    assert first == [a.version, b.version]
+    # one written over its version, one lost (a stale version), one deleted: in order
+    again = await swapping.swap_many(
+        [
+            ("a", a.version, AccountState(lockouts=3), None),
+            ("b", b.version + 7, AccountState(lockouts=9), None),
+            ("b", b.version, None, None),
+        ]
+    )
+    assert again == [a.version + 1, None, 0]
+    now_a = await store.load("a")
+    assert now_a == Versioned(AccountState(lockouts=3), a.version + 1)
+    assert await store.load("b") is None
+
+
+async def test_a_logins_updates_after_its_reads_are_one_round_trip_each(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A login reads its two keys, reserves on both (creating them), settles both: no more reads.
+    swapping = _swapping(store)
+    policy = LockoutPolicy(max_attempts=5)
+    for key in ("addr", "acct"):
+        assert await read(store, key) is None
+    calls: list[str] = []
+    load, swap_many = store.load, swapping.swap_many
+
+    async def counted_load(key: str) -> object:
+        calls.append("load")
+        return await load(key)
+
+    async def counted_swap_many(swaps: list[object]) -> list[int | None]:
+        calls.append(f"swap_many {len(swaps)}")
+        return await swap_many(swaps)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "load", counted_load)
+    monkeypatch.setattr(store, "swap_many", counted_swap_many)
+    keys = ("addr", "acct")
+    admitted = await update_many(
+        store, [(k, lambda s: policy.admit(s, T0, "r1"), policy.expires_at) for k in keys]
+    )
+    assert [v.allowed for v in admitted] == [True, True]
+    settled = await update_many(
+        store,
+        [
+            (
+                k,
+                lambda s: (None, policy.record(s, T0, "r1", Outcome.SUCCESS).state),
+                policy.expires_at,
+            )
+            for k in keys
+        ],
+    )
+    assert settled == [None, None]
+    assert calls == ["swap_many 2", "swap_many 2"]
+    monkeypatch.undo()
+    assert await store.load("addr") is None
+    assert await store.load("acct") is None
+
+
+async def test_a_pair_of_updates_on_a_stale_hint_loses_nothing_written_elsewhere(
+    store_url: str,
+) -> None:
+    here, elsewhere = await _two_processes(store_url)
+    try:
+        _swapping(here)
+        for key in ("x", "y"):
+            await read(here, key)  # hints: absent
+        await update(elsewhere, "y", lambda s: (None, AccountState(lockouts=5)), lambda s: None)
+        bump = lambda s: (s.lockouts + 1, replace(s, lockouts=s.lockouts + 1))  # noqa: E731
+        assert await update_many(
+            here, [("x", bump, lambda s: None), ("y", bump, lambda s: None)]
+        ) == [1, 6]  # y's swap on its stale hint lost; its retry read 5
+        for key, lockouts in (("x", 1), ("y", 6)):
+            record = await read(elsewhere, key)
+            assert record is not None
+            assert record.state.lockouts == lockouts
+    finally:
+        await here.close()
+        await elsewhere.close()

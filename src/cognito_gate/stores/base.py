@@ -16,7 +16,7 @@ import random
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeGuard, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeGuard, TypeVar, cast, runtime_checkable
 
 from cognito_gate.errors import StoreUnavailable
 from cognito_gate.policy import AccountState
@@ -123,6 +123,22 @@ class TransactionalMany(Protocol):
         ...
 
 
+#: One compare-and-swap of :meth:`SwapsMany.swap_many`: key, expected version (None: absent),
+#: the state to write (None deletes), its ``expires_at``.
+Swap = tuple[str, int | None, AccountState | None, float | None]
+
+
+@runtime_checkable
+class SwapsMany(Protocol):
+    """A store that can send several compare-and-swaps in one round trip (each atomic by itself,
+    as :meth:`Store.swap`), and tells the version each one wrote."""
+
+    async def swap_many(self, swaps: Sequence[Swap]) -> list[int | None]:
+        """For each swap, in order: the version of the record it wrote (0: it deleted the
+        record), or None when another writer got there first."""
+        ...
+
+
 def first_version() -> int:
     """The version of a newly created record: random, so that a writer holding the version of a
     record deleted meanwhile never matches its successor (no ABA between delete and create)."""
@@ -147,6 +163,15 @@ class _KeyLocks:
         self._locks: weakref.WeakKeyDictionary[object, dict[str, tuple[asyncio.Lock, int]]] = (
             weakref.WeakKeyDictionary()
         )
+
+    @contextlib.asynccontextmanager
+    async def hold_all(self, store: object, keys: Sequence[str]) -> AsyncIterator[None]:
+        """:meth:`hold` of every key, taken in one order (sorted) so that two callers holding
+        overlapping keys never wait for each other."""
+        async with contextlib.AsyncExitStack() as held:
+            for key in sorted(set(keys)):
+                await held.enter_async_context(self.hold(store, key))
+            yield
 
     @contextlib.asynccontextmanager
     async def hold(self, store: object, key: str) -> AsyncIterator[None]:
@@ -212,20 +237,74 @@ async def update_many(store: Store, changes: Sequence[Change]) -> list[Any]:
     if len(changes) == 1:
         key, change, expires = changes[0]
         return [await update(store, key, change, expires)]
-    if not _many(store):
-        # Every update ends before any error is raised: a caller undoing them after an error
-        # never races one still in flight.
-        done = await asyncio.gather(
+    keys = [key for key, _, _ in changes]
+    if _many(store):
+        try:
+            return await store.apply_many(changes)
+        finally:
+            _wrote(store, keys)
+    if _swaps_many(store):
+        try:
+            async with _KEY_LOCKS.hold_all(store, keys):
+                return await _update_swapping(cast(Store, store), changes)
+        finally:
+            _wrote(store, keys)
+    # Every update ends before any error is raised: a caller undoing them after an error never
+    # races one still in flight.
+    return _all_or_raise(
+        await asyncio.gather(
             *(update(store, *change) for change in changes), return_exceptions=True
         )
-        for outcome in done:
-            if isinstance(outcome, BaseException):
-                raise outcome
-        return list(done)
-    try:
-        return await store.apply_many(changes)
-    finally:
-        _wrote(store, [key for key, _, _ in changes])
+    )
+
+
+def _all_or_raise(done: Sequence[Any]) -> list[Any]:
+    for outcome in done:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return list(done)
+
+
+async def _update_swapping(store: Store, changes: Sequence[Change]) -> list[Any]:
+    """:func:`update_many` on a store with :meth:`SwapsMany.swap_many` (its keys held): every
+    change whose key this process holds a hint for is swapped in one round trip; the others (no
+    hint, a hint that changed nothing, a swap that lost) take :func:`_update`'s way, all at
+    once. The login path's reservations and their settling are such pairs, hinted by the read
+    before them and by the reservation's own write."""
+    results: list[Any] = [None] * len(changes)
+    rest: list[int] = []  # changes for _update
+    batch: list[tuple[int, Swap, Any]] = []  # (index, swap, result if written)
+    hints = _HINTS.get(store) or {}
+    for i, (key, change, expires) in enumerate(changes):
+        hint = hints.pop(key, None)
+        if hint is None:
+            rest.append(i)
+            continue
+        record = hint[0]
+        before = record.state if record else _EMPTY
+        result, after = change(before)
+        if after == before or (record is None and after == _EMPTY):
+            rest.append(i)  # nothing to write, judged on a hint: _update makes sure with a read
+            continue
+        target = None if after == _EMPTY else after
+        batch.append((i, (key, record.version if record else None, target, expires(after)), result))
+    if batch:
+        written = await cast(SwapsMany, store).swap_many([swap for _, swap, _ in batch])
+        for (i, (key, _, target, _), result), version in zip(batch, written, strict=True):
+            if version is None:
+                rest.append(i)  # another writer got there first: read again
+                continue
+            _hint(store, key, None if target is None or not version else Versioned(target, version))
+            results[i] = result
+    if rest:
+        done = _all_or_raise(
+            await asyncio.gather(
+                *(_update(store, *changes[i]) for i in rest), return_exceptions=True
+            )
+        )
+        for i, result in zip(rest, done, strict=True):
+            results[i] = result
+    return results
 
 
 _IMPLEMENTS: dict[tuple[type, type], bool] = {}
@@ -246,6 +325,10 @@ def _transactional(store: Store) -> TypeGuard[Transactional]:
 
 def _many(store: Store) -> TypeGuard[TransactionalMany]:
     return _implements(store, TransactionalMany)
+
+
+def _swaps_many(store: Store) -> TypeGuard[SwapsMany]:
+    return _implements(store, SwapsMany)
 
 
 async def _update(

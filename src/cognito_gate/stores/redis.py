@@ -15,8 +15,10 @@ Key layout (``P`` is the URL option ``?prefix=``, default ``cognito-gate``):
   its TTL in one ``SET ... PX``.
 
 Every update of a record is one Lua script, :data:`_SWAP`: "write this state if the version is
-still N (empty: absent); no state deletes", which also sets the record's TTL. Scripts run by
-EVALSHA and are loaded again after ``NOSCRIPT`` (:class:`_Script`).
+still N (empty: absent); no state deletes", which also sets the record's TTL and answers the
+version it wrote, so that this process's next update of the record needs no read. Several swaps
+(a login's two reservations, then their settling) go in one pipeline (:meth:`RedisStore.swap_many`).
+Scripts run by EVALSHA and are loaded again after ``NOSCRIPT`` (:class:`_Script`).
 
 Expiry: the store's injected clock decides. Each record keeps its ``expires_at``; ``load`` and the
 swap script treat a record whose ``expires_at`` has passed by that clock as absent. Redis's own TTL
@@ -53,6 +55,7 @@ from cognito_gate.errors import ConfigError, StoreUnavailable
 from cognito_gate.policy import AccountState
 from cognito_gate.stores.base import (
     EVENTS_KEPT,
+    Swap,
     Versioned,
     decode_state,
     encode_state,
@@ -67,6 +70,8 @@ DEFAULT_PREFIX = "cognito-gate"
 TIMEOUT = 2.0
 #: Connections one process opens at most (the URL's ``?max_connections=`` overrides it).
 MAX_CONNECTIONS = 64
+#: Seconds a whole listing of keys (many SCAN pages; an admin's request) may take.
+SCAN_TIMEOUT = 60.0
 _SCAN_COUNT = 1000
 _EVENTS_PAGE = 500
 _MAX_TTL_MS = 2**47  # about 4,000 years: PEXPIRE refuses what would overflow
@@ -81,7 +86,7 @@ _URL_EXAMPLE = "e.g. redis://:PASSWORD@HOST:6379/0?prefix=cognito-gate"
 
 #: KEYS[1] record; ARGV: expected version ("" absent), state JSON ("" deletes), expires_at ("" never),
 #: now (the store's clock), TTL in ms ("" none; <= 0 already expired), a new record's first
-#: version. Returns 1 if written.
+#: version. Returns the version written ("0": deleted), or nil when the version did not match.
 _SWAP = """
 local stored = redis.call('HMGET', KEYS[1], 'v', 'e')
 local version, current = stored[1], stored[1]
@@ -89,18 +94,18 @@ local version, current = stored[1], stored[1]
 if current and stored[2] and stored[2] ~= '' and tonumber(stored[2]) <= tonumber(ARGV[4]) then
   current = false
 end
-if (current or '') ~= ARGV[1] then return 0 end
+if (current or '') ~= ARGV[1] then return false end
 local ttl = tonumber(ARGV[5])
 -- Deleting, or writing what has already lapsed: nothing to keep.
 if ARGV[2] == '' or (ttl and ttl <= 0) then
   redis.call('DEL', KEYS[1])
-  return 1
+  return '0'
 end
 -- A new record starts at a random version (ARGV[6]): never the version of one deleted before it.
 local next_version = string.format('%d', (tonumber(version) or tonumber(ARGV[6])) + 1)
 redis.call('HSET', KEYS[1], 'v', next_version, 's', ARGV[2], 'e', ARGV[3])
 if ttl then redis.call('PEXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KEYS[1]) end
-return 1
+return next_version
 """
 
 #: KEYS[1] events stream; ARGV[1] how many to keep, ARGV[2..] events (JSON), oldest first.
@@ -126,6 +131,34 @@ class _Script:
         except NoScriptError:
             await self.load(client)
             return await client.evalsha(self.sha, len(keys), *keys, *args)
+
+    async def many(
+        self, client: Redis, calls: Sequence[tuple[Sequence[str], Sequence[str]]]
+    ) -> list[Any]:
+        """Several runs (keys, args) in one pipeline, their answers in order. Runs that found the
+        script missing (a restarted or flushed Redis) are run again once it is loaded: only
+        they, as the others have already run."""
+        answers: list[Any] = [None] * len(calls)
+        todo = list(range(len(calls)))
+        for attempt in range(2):
+            pipe = client.pipeline(transaction=False)
+            for i in todo:
+                keys, args = calls[i]
+                pipe.evalsha(self.sha, len(keys), *keys, *args)
+            done = await pipe.execute(raise_on_error=False)
+            missing = []
+            for i, answer in zip(todo, done, strict=True):
+                if isinstance(answer, NoScriptError) and attempt == 0:
+                    missing.append(i)
+                elif isinstance(answer, Exception):
+                    raise answer
+                else:
+                    answers[i] = answer
+            if not missing:
+                break
+            await self.load(client)
+            todo = missing
+        return answers
 
     async def load(self, client: Redis) -> None:
         await client.script_load(self.source)
@@ -264,7 +297,9 @@ class RedisStore:
             return ConnectionPool.from_url(
                 parsed.redis_url,
                 max_connections=MAX_CONNECTIONS,
-                socket_timeout=TIMEOUT,
+                # No per-command timeout: redis-py's costs a task per command sent (an eighth
+                # of a command's CPU, measured); each store step has one deadline (_guard).
+                socket_timeout=None,
                 socket_connect_timeout=TIMEOUT,
                 retry=Retry(NoBackoff(), 0),
                 decode_responses=True,
@@ -281,12 +316,15 @@ class RedisStore:
         return f"RedisStore({where}, prefix={self._prefix!r})"
 
     @contextlib.asynccontextmanager
-    async def _guard(self) -> AsyncIterator[None]:
-        """The one place where a Redis failure becomes StoreUnavailable; and where a burst beyond
-        the pool's connections waits for one (up to TIMEOUT), as a request waits for any store
-        step. redis-py's pool raises at once when all its connections are in use (200
-        simultaneous logins on one process were answered 503), and its blocking pool costs a
-        timer per command (a tenth of a login, profiled): a semaphore waits only when full."""
+    async def _guard(self, seconds: float | None = None) -> AsyncIterator[None]:
+        """The one place where a Redis failure becomes StoreUnavailable, and where a store step
+        gets its deadline (``seconds``, TIMEOUT by default: a server that stops answering is
+        unavailable that fast; redis-py drops a connection whose command was cut short). Also
+        where a burst beyond the pool's connections waits for one (up to TIMEOUT), as a request
+        waits for any store step. redis-py's pool raises at once when all its connections are
+        in use (200 simultaneous logins on one process were answered 503), and its blocking
+        pool costs a timer per command (a tenth of a login, profiled): a semaphore waits only
+        when full."""
         permits = self._loop_permits()
         if permits.locked():
             try:
@@ -297,8 +335,9 @@ class RedisStore:
         else:
             await permits.acquire()
         try:
-            yield
-        except (RedisError, OSError) as exc:
+            async with asyncio.timeout(TIMEOUT if seconds is None else seconds):
+                yield
+        except (RedisError, OSError) as exc:  # (asyncio's TimeoutError is an OSError)
             detail = self._url.scrub(str(exc)) if self._url else str(exc)
             logger.warning("redis store %r: %s: %s", self, type(exc).__name__, detail)
             raise StoreUnavailable("The lockout store is unavailable.") from exc
@@ -343,12 +382,12 @@ class RedisStore:
             return None
         return Versioned(decode_state(state), int(version))
 
-    async def swap(
-        self, key: str, expected: int | None, state: AccountState | None, expires_at: float | None
-    ) -> bool:
+    def _swap_args(
+        self, expected: int | None, state: AccountState | None, expires_at: float | None
+    ) -> list[str]:
         now = self._clock()
         ttl = _ttl_ms(expires_at, now)
-        args = [
+        return [
             "" if expected is None else str(expected),
             "" if state is None else encode_state(state),
             "" if expires_at is None else repr(float(expires_at)),
@@ -356,13 +395,29 @@ class RedisStore:
             "" if ttl is None else str(ttl),
             str(first_version()),
         ]
+
+    async def swap(
+        self, key: str, expected: int | None, state: AccountState | None, expires_at: float | None
+    ) -> bool:
+        args = self._swap_args(expected, state, expires_at)
         async with self._guard():
             written = await _SWAP_SCRIPT(self._redis, [self._record_key(key)], args)
-        return bool(written)
+        return written is not None
+
+    async def swap_many(self, swaps: Sequence[Swap]) -> list[int | None]:
+        """The swaps in one pipeline (one round trip, each script atomic by itself; not a
+        transaction, so that the keys may live in different Redis Cluster slots)."""
+        calls = [
+            ([self._record_key(key)], self._swap_args(expected, state, expires_at))
+            for key, expected, state, expires_at in swaps
+        ]
+        async with self._guard():
+            written = await _SWAP_SCRIPT.many(self._redis, calls)
+        return [None if version is None else int(version) for version in written]
 
     async def keys(self, prefix: str) -> list[str]:
         found: set[str | None] = set()
-        async with self._guard():
+        async with self._guard(SCAN_TIMEOUT):
             async for record_key in self._redis.scan_iter(
                 match=self._match(prefix), count=_SCAN_COUNT
             ):
