@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+# After PYTHONPATH, never before it: login.py's --src (an older checkout, the "before" of a
+# change) is served only if this checkout's own tree does not shadow it.
+sys.path.append(str(ROOT / "src"))
 
 import uvicorn  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
