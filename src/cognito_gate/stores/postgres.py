@@ -24,7 +24,9 @@ Design:
   ``cognito-gate store init`` with a privileged role; the run-time role then needs only USAGE on
   the schema and SELECT, INSERT, UPDATE, DELETE on the four tables. A schema newer than this code
   is refused (upgrade cognito-gate).
-* **One statement per swap**, a compare-and-swap on ``version``: ``UPDATE ... WHERE key AND
+* **One statement per swap** (several at once, a login's pair, in one pipeline on one
+  connection: :meth:`PostgresStore.swap_many`, each answering the version it wrote), a
+  compare-and-swap on ``version``: ``UPDATE ... WHERE key AND
   version``; for an absent record ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` the row there is
   a tombstone or expired; a delete leaves a tombstone (``state`` NULL, version + 1), so versions
   of a key only grow and a writer holding an old version can never write over a record deleted
@@ -264,15 +266,16 @@ def _statements(schema: str) -> _Sql:
             " VALUES (%(key)s, %(state)s, 1, %(expires_at)s)"
             " ON CONFLICT (key) DO UPDATE SET state = excluded.state, version = r.version + 1,"
             " expires_at = excluded.expires_at"
-            " WHERE r.state IS NULL OR r.expires_at <= %(now)s"
+            " WHERE r.state IS NULL OR r.expires_at <= %(now)s RETURNING version"
         ),
         update=r(
             "UPDATE {state} SET state = %(state)s, version = version + 1,"
             " expires_at = %(expires_at)s WHERE key = %(key)s AND version = %(version)s"
+            " RETURNING version"
         ),
         delete=r(
             "UPDATE {state} SET state = NULL, version = version + 1, expires_at = %(now)s"
-            " WHERE key = %(key)s AND version = %(version)s"
+            " WHERE key = %(key)s AND version = %(version)s RETURNING version"
         ),
         keys=r(
             "SELECT key FROM {state} WHERE key LIKE %(pattern)s ESCAPE '\\' AND state IS NOT NULL"
@@ -543,11 +546,10 @@ class PostgresStore:
 
         return await self._run(work)
 
-    async def swap(
+    def _swap_statement(
         self, key: str, expected: int | None, state: AccountState | None, expires_at: float | None
-    ) -> bool:
-        if expected is None and state is None:
-            return True
+    ) -> tuple[str, dict[str, Any]]:
+        """The statement of one swap (answering the version it wrote), and its arguments."""
         args = {
             "key": key,
             "version": expected,
@@ -556,13 +558,37 @@ class PostgresStore:
             "now": self._clock(),
         }
         if expected is None:
-            statement = self._sql.insert
-        else:
-            statement = self._sql.update if state is not None else self._sql.delete
+            return self._sql.insert, args
+        return (self._sql.update if state is not None else self._sql.delete), args
 
-        async def work(conn: Conn) -> bool:
-            cur = await conn.execute(statement, args)
-            return cur.rowcount == 1
+    async def swap(
+        self, key: str, expected: int | None, state: AccountState | None, expires_at: float | None
+    ) -> bool:
+        if expected is None and state is None:
+            return True
+        return (await self.swap_many([(key, expected, state, expires_at)]))[0] is not None
+
+    async def swap_many(self, swaps: Sequence[base.Swap]) -> list[int | None]:
+        """The swaps on one connection in one pipeline: one round trip, and one connection taken
+        from the pool instead of one each."""
+        plan = [
+            None  # absent stays absent: nothing to send
+            if expected is None and state is None
+            else self._swap_statement(key, expected, state, expires_at)
+            for key, expected, state, expires_at in swaps
+        ]
+
+        async def work(conn: Conn) -> list[int | None]:
+            async with conn.pipeline():
+                cursors = [None if p is None else await conn.execute(*p) for p in plan]
+            written: list[int | None] = []
+            for (_, _, state, _), cur in zip(swaps, cursors, strict=True):
+                row = None if cur is None else await cur.fetchone()
+                if cur is not None and row is None:
+                    written.append(None)  # the version did not match
+                else:  # a delete leaves a tombstone: absent, as nothing to delete was
+                    written.append(0 if state is None or row is None else int(row[0]))
+            return written
 
         swapped = await self._run(work, retry=False)
         if random.random() < SWEEP_CHANCE:
