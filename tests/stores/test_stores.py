@@ -371,7 +371,7 @@ async def test_an_update_after_a_read_or_an_update_of_its_key_reads_nothing_more
 
 def _swapping(store: Store) -> SwapsMany:
     if not isinstance(store, SwapsMany):
-        pytest.skip("this store sends its swaps one at a time")
+        pytest.skip("this store updates several records in one transaction, not by swaps")
     return store
 
 

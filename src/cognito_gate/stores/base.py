@@ -14,7 +14,7 @@ import contextlib
 import json
 import random
 import weakref
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeGuard, TypeVar, cast, runtime_checkable
 
@@ -251,18 +251,17 @@ async def update_many(store: Store, changes: Sequence[Change]) -> list[Any]:
             _wrote(store, keys)
     # Every update ends before any error is raised: a caller undoing them after an error never
     # races one still in flight.
-    return _all_or_raise(
-        await asyncio.gather(
-            *(update(store, *change) for change in changes), return_exceptions=True
-        )
-    )
+    return await gather_all(*(update(store, *change) for change in changes))
 
 
-def _all_or_raise(done: Sequence[Any]) -> list[Any]:
+async def gather_all(*steps: Awaitable[T]) -> list[T]:
+    """Run ``steps`` at once and wait for every one; then raise the first error, if any (so that
+    no step is still running when a caller hears of an error)."""
+    done = await asyncio.gather(*steps, return_exceptions=True)
     for outcome in done:
         if isinstance(outcome, BaseException):
             raise outcome
-    return list(done)
+    return cast(list[T], done)
 
 
 async def _update_swapping(store: Store, changes: Sequence[Change]) -> list[Any]:
@@ -297,11 +296,7 @@ async def _update_swapping(store: Store, changes: Sequence[Change]) -> list[Any]
             _hint(store, key, None if target is None or not version else Versioned(target, version))
             results[i] = result
     if rest:
-        done = _all_or_raise(
-            await asyncio.gather(
-                *(_update(store, *changes[i]) for i in rest), return_exceptions=True
-            )
-        )
+        done = await gather_all(*(_update(store, *changes[i]) for i in rest))
         for i, result in zip(rest, done, strict=True):
             results[i] = result
     return results

@@ -57,10 +57,12 @@ from cognito_gate.errors import ConfigError, GateError, StoreUnavailable
 from cognito_gate.policy import AccountState
 from cognito_gate.stores.base import (
     EVENTS_KEPT,
+    Swap,
     Versioned,
     decode_state,
     encode_state,
     first_version,
+    gather_all,
 )
 
 T = TypeVar("T")
@@ -482,22 +484,35 @@ class DynamoStore:
     async def swap(
         self, key: str, expected: int | None, state: AccountState | None, expires_at: float | None
     ) -> bool:
+        return await self._swap(key, expected, state, expires_at) is not None
+
+    async def swap_many(self, swaps: Sequence[Swap]) -> list[int | None]:
+        """The swaps at once (DynamoDB has no pipeline; a transaction would make them all or
+        nothing), each answering the version it wrote."""
+        return await gather_all(*(self._swap(*swap) for swap in swaps))
+
+    async def _swap(
+        self, key: str, expected: int | None, state: AccountState | None, expires_at: float | None
+    ) -> int | None:
+        """One conditional write: the version it wrote (0: deleted), None if the version did
+        not match."""
         now = self._clock()
         if state is None:
             request = self._delete_request(key, expected, now)
             write = "delete_item"
         else:
             request = self._write_request(key, expected, state, expires_at, now)
+            request["ReturnValues"] = "UPDATED_NEW"
             write = "update_item"
 
-        def work() -> bool:
+        def work() -> int | None:
             try:
-                self._write_once(write, request)
+                answer = self._write_once(write, request)
             except ClientError as exc:
                 if _error_code(exc) == "ConditionalCheckFailedException":
-                    return False
+                    return None
                 raise
-            return True
+            return 0 if state is None else int(answer["Attributes"]["ver"]["N"])
 
         return await self._run(work)
 
