@@ -231,9 +231,10 @@ def _wrote(store: object, keys: Sequence[str]) -> None:
 
 async def update_many(store: Store, changes: Sequence[Change]) -> list[Any]:
     """Several :func:`update` calls on distinct keys, independent of each other, in as few steps
-    as the store allows: one transaction (:class:`TransactionalMany`: memory, SQLite), else all at
-    once, each its own atomic compare-and-swap (one round trip of waiting instead of one per
-    key). Their results, in order. If one fails, the others may have been applied."""
+    as the store allows: one transaction (:class:`TransactionalMany`: memory, SQLite), else each
+    its own atomic compare-and-swap, sent together (:class:`SwapsMany`: one round trip for Redis
+    and PostgreSQL) or all at once. Their results, in order. If one fails, the others may have
+    been applied."""
     if len(changes) == 1:
         key, change, expires = changes[0]
         return [await update(store, key, change, expires)]
@@ -276,25 +277,19 @@ async def _update_swapping(store: Store, changes: Sequence[Change]) -> list[Any]
     hints = _HINTS.get(store) or {}
     for i, (key, change, expires) in enumerate(changes):
         hint = hints.pop(key, None)
-        if hint is None:
+        result, swap = (None, None) if hint is None else _plan(key, hint[0], change, expires)
+        if swap is None:  # no hint; or nothing to write, judged on a hint: _update reads
             rest.append(i)
-            continue
-        record = hint[0]
-        before = record.state if record else _EMPTY
-        result, after = change(before)
-        if after == before or (record is None and after == _EMPTY):
-            rest.append(i)  # nothing to write, judged on a hint: _update makes sure with a read
-            continue
-        target = None if after == _EMPTY else after
-        batch.append((i, (key, record.version if record else None, target, expires(after)), result))
+        else:
+            batch.append((i, swap, result))
     if batch:
         written = await cast(SwapsMany, store).swap_many([swap for _, swap, _ in batch])
-        for (i, (key, _, target, _), result), version in zip(batch, written, strict=True):
+        for (i, swap, result), version in zip(batch, written, strict=True):
             if version is None:
                 rest.append(i)  # another writer got there first: read again
-                continue
-            _hint(store, key, None if target is None or not version else Versioned(target, version))
-            results[i] = result
+            else:
+                _hint_written(store, swap, version)
+                results[i] = result
     if rest:
         done = await gather_all(*(_update(store, *changes[i]) for i in rest))
         for i, result in zip(rest, done, strict=True):
@@ -339,22 +334,42 @@ async def _update(
         # What this process last read or wrote of the key saves a read: the swap checks it.
         record = hint[0] if hint else await store.load(key)
         hinted, hint = hint is not None, None
-        before = record.state if record else _EMPTY
-        result, after = change(before)
-        if after == before or (record is None and after == _EMPTY):
+        result, swap = _plan(key, record, change, expires)
+        if swap is None:
             if not hinted:
                 return result
             continue  # nothing to write, judged on a hint: make sure with a read
-        version = record.version if record else None
-        target = None if after == _EMPTY else after
-        if await store.swap(key, version, target, expires(after)):
-            if version is not None:  # an update of version N wrote N + 1 (a delete: absent)
-                _hint(store, key, None if target is None else Versioned(target, version + 1))
+        _, version, _, _ = swap
+        if await store.swap(*swap):
+            if version is not None:  # an update of version N wrote N + 1
+                _hint_written(store, swap, version + 1)
             return result  # (a new record's first version is the store's own: no hint)
         # Another writer got there first: back off a little, with jitter, and read again.
         lost += 1
         await asyncio.sleep(random.uniform(0, 0.001 * min(lost, 20)))
     raise StoreUnavailable("The lockout store is too contended; try again.")
+
+
+def _plan(
+    key: str,
+    record: Versioned | None,
+    change: Callable[[AccountState], tuple[T, AccountState]],
+    expires: Callable[[AccountState], float | None],
+) -> tuple[T, Swap | None]:
+    """``change`` applied to ``record``: its result, and the swap that would write it (None:
+    nothing to write; an empty state is a delete)."""
+    before = record.state if record else _EMPTY
+    result, after = change(before)
+    if after == before or (record is None and after == _EMPTY):
+        return result, None
+    target = None if after == _EMPTY else after
+    return result, (key, record.version if record else None, target, expires(after))
+
+
+def _hint_written(store: Store, swap: Swap, version: int) -> None:
+    """What ``swap`` left as ``version`` (0: a delete), the hint for the key's next update."""
+    key, _, target, _ = swap
+    _hint(store, key, None if target is None or not version else Versioned(target, version))
 
 
 #: Records remembered per store, at most, as hints for the next update (see :func:`read`).
