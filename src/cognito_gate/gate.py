@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any, NoReturn
 
@@ -178,9 +178,16 @@ class Gate:
         async with failure_floor(self.settings.min_failure_seconds):
             account = await self._account("login", username, client)
             check = self.devices.password_check(account, password, client, device_key)
-            result = await self.guard.attempt("login", account, client, check, _judge)
+            call, owner = self._remembering(account, check)
+            result = await self.guard.attempt("login", account, client, call, _judge)
         return await self._answer(
-            account, result, None, client=client, remember=remember_device, forgot=check.forgot
+            account,
+            result,
+            None,
+            client=client,
+            remember=remember_device,
+            forgot=check.forgot,
+            owner=owner,
         )
 
     async def respond(
@@ -199,17 +206,17 @@ class Gate:
         context = replace(client, server_path="/auth/challenge")
         account = await self._account("challenge", username, context)
         answers = {k: v for k, v in responses.items() if k not in ("USERNAME", "SECRET_HASH")}
+        call, owner = self._remembering(
+            account,
+            lambda: self.devices.respond(
+                account.username or account.name, challenge, session, answers, context
+            ),
+        )
         async with failure_floor(self.settings.min_failure_seconds):
-            result = await self.guard.attempt(
-                "challenge",
-                account,
-                context,
-                lambda: self.devices.respond(
-                    account.username or account.name, challenge, session, answers, context
-                ),
-                _judge,
-            )
-        return await self._answer(account, result, None, client=context, remember=remember_device)
+            result = await self.guard.attempt("challenge", account, context, call, _judge)
+        return await self._answer(
+            account, result, None, client=context, remember=remember_device, owner=owner
+        )
 
     async def _account(self, kind: str, username: str, client: ClientContext) -> Account:
         """The account a name reaches, once the address may try (a throttled address makes no
@@ -217,6 +224,37 @@ class Gate:
         await self.start()
         await self.guard.address_open(kind, client)
         return await self.identity.account(username)
+
+    def _remembering(
+        self, account: Account, call: Callable[[], Awaitable[Tokens | Challenge]]
+    ) -> tuple[Callable[[], Awaitable[Tokens | Challenge]], list[asyncio.Future[None]]]:
+        """``call``, made to start writing the new refresh token's owner as soon as Cognito
+        answers with tokens, so that the write runs while the attempt settles (on a network
+        store: one round trip less on the login's path); and where that write is found."""
+        started: list[asyncio.Future[None]] = []
+
+        async def calling() -> Tokens | Challenge:
+            result = await call()
+            if isinstance(result, Tokens) and result.refresh_token:
+                started.append(asyncio.ensure_future(self._remember_owner(account, result)))
+            return result
+
+        return calling, started
+
+    async def _remember_owner(self, account: Account, tokens: Tokens) -> None:
+        """Who ``tokens``' refresh token belongs to, for ``/auth/refresh`` (a store that is down
+        costs only this: the refresh is then checked without it)."""
+        if not tokens.refresh_token:
+            return
+        internal = str(tokens.id_claims.get("cognito:username") or account.name)
+        try:
+            await self.store.put_token_owner(
+                token_digest(tokens.refresh_token),
+                f"{internal}{SEP}{self.identity.account_of(internal).key}",
+                self.clock() + self.refresh_validity,
+            )
+        except e.StoreUnavailable:
+            logger.warning("could not remember a refresh token's owner: store unavailable")
 
     async def _answer(
         self,
@@ -227,22 +265,20 @@ class Gate:
         client: ClientContext | None = None,
         remember: bool | None = None,
         forgot: bool = False,
+        owner: list[asyncio.Future[None]] | None = None,
     ) -> TokenAnswer | Challenge:
         """The answer to a login, challenge or refresh. A login's (``client`` given) new device is
-        confirmed for the client here, and handed over once (``devices``)."""
+        confirmed for the client here, and handed over once (``devices``). The refresh token's
+        owner is written here, or was started as Cognito answered (``owner``, see
+        :meth:`_remembering`): either way it is written before the tokens are handed over."""
         if isinstance(result, Challenge):
             return replace(result, forget_device=True) if forgot else result
         internal = str(result.id_claims.get("cognito:username") or account.name)
         refresh = result.refresh_token or sent_refresh or ""
-        if result.refresh_token:
-            try:
-                await self.store.put_token_owner(
-                    token_digest(result.refresh_token),
-                    f"{internal}{SEP}{self.identity.account_of(internal).key}",
-                    self.clock() + self.refresh_validity,
-                )
-            except e.StoreUnavailable:
-                logger.warning("could not remember a refresh token's owner: store unavailable")
+        if owner:
+            await owner[0]
+        else:
+            await self._remember_owner(account, result)
         new_device = None
         if client is not None and result.new_device is not None:
             new_device = await self.devices.confirm(result, remember, client)
