@@ -400,7 +400,10 @@ async def test_a_killed_server_is_unavailable_and_a_restarted_one_works_again(
     assert "redis store" in caplog.text
 
 
-async def test_a_server_that_stops_answering_times_out_quickly() -> None:
+async def test_a_server_that_stops_answering_times_out_quickly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, "cognito_gate.stores")
     with service.private_server() as server:
         store = RedisStore.from_url(server.url, clock=lambda: T0)
         assert await store.swap(ACCOUNT, None, ONE, T0 + 60)
@@ -411,6 +414,7 @@ async def test_a_server_that_stops_answering_times_out_quickly() -> None:
         with pytest.raises(StoreUnavailable):
             await store.ping()
         assert time.monotonic() - started < 2 * redis_store.TIMEOUT + 2
+        assert f"TimeoutError: no answer within {redis_store.TIMEOUT:g} s" in caplog.text
         server.resume()
         record = await store.load(ACCOUNT)
         assert record is not None

@@ -334,11 +334,14 @@ class RedisStore:
                 raise StoreUnavailable("The lockout store is unavailable.") from None
         else:
             await permits.acquire()
+        deadline = TIMEOUT if seconds is None else seconds
         try:
-            async with asyncio.timeout(TIMEOUT if seconds is None else seconds):
+            async with asyncio.timeout(deadline):
                 yield
         except (RedisError, OSError) as exc:  # (asyncio's TimeoutError is an OSError)
             detail = self._url.scrub(str(exc)) if self._url else str(exc)
+            if isinstance(exc, TimeoutError) and not detail:
+                detail = f"no answer within {deadline:g} s"
             logger.warning("redis store %r: %s: %s", self, type(exc).__name__, detail)
             raise StoreUnavailable("The lockout store is unavailable.") from exc
         finally:
