@@ -6,6 +6,8 @@
 (a) Refusals: a locked account, and a throttled address, at 32 connections, per store, beside a
     bare FastAPI endpoint on the same server and worker parsing the same body.
 (b) Successful logins with Cognito replaced by an instant in-process stand-in, same comparison.
+    Every (a) and (b) row also gives the server's CPU time per answer (``cpu ms``, from /proc):
+    a single worker is CPU-bound, so this is what a case costs.
 (c) Successful logins against the emulator, one at a time, beside direct ``AdminInitiateAuth``
     calls to the same emulator: the latency the gateway adds (the gateway and its bare endpoint
     called over one kept-alive ``http.client`` connection, the lightest client).
@@ -263,6 +265,7 @@ def main() -> None:
         # (c) logs in as another user: demo is locked for (a)
         create_user(emulator_client(endpoint), pool.user_pool_id, "bench", PASSWORD)
         servers: dict[tuple[str, str], str] = {}
+        pids: dict[str, int] = {}  # each server's process, whose CPU time (b) reports
         for store in stores:
             tag = f"{store[:2]}{random.getrandbits(32):x}"
             url_of = STORE_URLS[store].format(tmp=tmp / tag, endpoint=endpoint, tag=tag)
@@ -279,8 +282,9 @@ def main() -> None:
                 url = f"http://127.0.0.1:{server_port}"
                 wait_ready(url, proc)
                 servers[(store, mode)] = url
+                pids[url] = proc.pid
             lock_and_throttle(servers[(store, "gateway")])
-        results["a_b"] = run_load(servers, stores, args)
+        results["a_b"] = run_load(servers, pids, stores, args)
         results["c"] = run_latency(servers, stores, pool, args)
         if not args.no_workers:
             results["d"] = run_workers(pool, stores, tmp, endpoint, args)
@@ -305,8 +309,20 @@ def cases_for(servers: dict[tuple[str, str], str], stores: list[str]) -> list[tu
     return cases
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user + system) process ``pid`` has used, where /proc tells it (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_load(
-    servers: dict[tuple[str, str], str], stores: list[str], args: argparse.Namespace
+    servers: dict[tuple[str, str], str],
+    pids: dict[str, int],
+    stores: list[str],
+    args: argparse.Namespace,
 ) -> list[dict[str, Any]]:
     cases = cases_for(servers, stores)
     runs: dict[tuple[str, ...], list[dict[str, Any]]] = {case: [] for case in cases}
@@ -317,9 +333,17 @@ def run_load(
             store, mode, _, path, name, password, ip = case
             body = {"username": name, "password": password}
             crowd = name == "crowd"
-            runs[case].append(
-                wrk(servers[(store, mode)], path, body, ip, args.duration, args.connections, crowd)
+            url = servers[(store, mode)]
+            before = cpu_seconds(pids[url])
+            run = wrk(url, path, body, ip, args.duration, args.connections, crowd)
+            after = cpu_seconds(pids[url])
+            # The server's CPU per answer: what a case costs, whatever else shares the machine.
+            run["cpu_ms"] = (
+                None
+                if before is None or after is None
+                else 1000 * (after - before) / run["requests"]
             )
+            runs[case].append(run)
     rows = []
     for case, found in runs.items():
         med = sorted(found, key=lambda r: r["rps"])[len(found) // 2]
@@ -427,9 +451,11 @@ def wrong_answers(row: dict[str, Any]) -> int:
 def print_table(results: dict[str, Any]) -> None:
     print(f"\nmachine: {describe(results['machine'])}")
     print("\n(a)(b) 32 connections, one worker; median round; ratio = case / bare on that server")
-    print("(wrong: answers of the wrong kind, a refusal let through or a login refused; want 0)")
+    print("(wrong: answers of the wrong kind, a refusal let through or a login refused; want 0;")
+    print(" cpu ms: the server's CPU time per answer, user + system, all its threads)")
     print(
         f"{'store':<11}{'case':<20}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'wrong':>7}"
+        f"{'cpu ms':>8}"
     )
     bare: dict[tuple[str, str], float] = {}
     for row in results["a_b"]:
@@ -440,6 +466,7 @@ def print_table(results: dict[str, Any]) -> None:
         print(
             f"{row['store']:<11}{row['case']:<20}{row['rps']:>9.0f}{row['p50_ms']:>9.2f}"
             f"{row['p99_ms']:>9.2f}{ratio:>8.2f}{wrong_answers(row):>7}"
+            f"{row['cpu_ms'] if row.get('cpu_ms') is not None else float('nan'):>8.3f}"
         )
     print("\n(c) one login at a time against the emulator: gateway beside direct AdminInitiateAuth")
     print("(http p50: the bare endpoint's round trip from the same client, the floor of +p50)")
