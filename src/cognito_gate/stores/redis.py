@@ -17,8 +17,9 @@ Key layout (``P`` is the URL option ``?prefix=``, default ``cognito-gate``):
 Every update of a record is one Lua script, :data:`_SWAP`: "write this state if the version is
 still N (empty: absent); no state deletes", which also sets the record's TTL and answers the
 version it wrote, so that this process's next update of the record needs no read. Several swaps
-(a login's two reservations, then their settling) go in one pipeline (:meth:`RedisStore.swap_many`).
-Scripts run by EVALSHA and are loaded again after ``NOSCRIPT`` (:class:`_Script`).
+(a login's two reservations, then their settling) go in one pipeline
+(:meth:`RedisStore.swap_many`). Scripts run by EVALSHA and are loaded again after ``NOSCRIPT``
+(:class:`_Script`).
 
 Expiry: the store's injected clock decides. Each record keeps its ``expires_at``; ``load`` and the
 swap script treat a record whose ``expires_at`` has passed by that clock as absent. Redis's own TTL
