@@ -242,8 +242,8 @@ class Gate:
         return calling, started
 
     async def _remember_owner(self, account: Account, tokens: Tokens) -> None:
-        """Who ``tokens``' refresh token belongs to, for ``/auth/refresh`` (a store that is down
-        costs only this: the refresh is then checked without it)."""
+        """Remember who ``tokens``' refresh token belongs to, for :meth:`refresh`; a store that
+        is down is logged here, not raised (the attempt's own store steps answer for it)."""
         if not tokens.refresh_token:
             return
         internal = str(tokens.id_claims.get("cognito:username") or account.name)
