@@ -7,6 +7,7 @@ Cognito's own five attempts than the policy accounted for.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -100,9 +101,10 @@ class Tokens:
     token_type: str = "Bearer"
     new_device: tuple[str, str] | None = None
 
-    @property
+    @functools.cached_property
     def id_claims(self) -> dict[str, Any]:
-        """The id token's claims, read without verification (they came straight from Cognito)."""
+        """The id token's claims, read without verification (they came straight from Cognito);
+        decoded once, however many steps of a login or refresh ask."""
         return unverified_claims(self.id_token)
 
 
